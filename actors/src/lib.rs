@@ -1,0 +1,38 @@
+//! The actor system of vmq-node.
+//!
+//! # Supervision tree
+//!
+//! One `NodeSupervisor` (`supervisor.rs`) owns every long-lived actor of a node. A child that
+//! fails is restarted from its arguments (its published snapshot survives the restart, and the
+//! handles are re-pointed through an `ActorSlot`); when children keep failing the supervisor
+//! gives up and the node stops rather than run with part of its control plane dead.
+//!
+//! - the **vault** (`vault/`) keeps the API keys, persists them as SHA-256 digests in the data
+//!   directory, and publishes an immutable snapshot that HTTP authentication reads without a
+//!   message round trip;
+//! - **cluster membership** (`cluster/`) knows the members and whether each runs;
+//! - the **listener registry** (`listeners/`) knows every bound listener and its connection counts;
+//! - **runtime settings** (`settings/`) hold the effective configuration and apply `set`.
+//!
+//! Callers never see an `ActorRef`: each actor comes with a `…Handle` whose methods send one
+//! message each (see `call.rs`), and whose reads of published state are snapshots.
+
+pub mod call;
+pub mod cluster;
+pub mod listeners;
+pub mod settings;
+mod slot;
+pub mod supervisor;
+pub mod types;
+pub mod vault;
+
+pub use call::{CallError, DEFAULT_CALL_TIMEOUT};
+pub use cluster::{ClusterHandle, Member};
+pub use listeners::{
+    ConnectionCounts, ConnectionGuard, ListenerEntry, ListenerId, ListenerInfo, ListenerStatus,
+    ListenersHandle, TlsInfo,
+};
+pub use settings::{RuntimeSettings, SettingsHandle};
+pub use supervisor::SupervisorHandle;
+pub use types::{ApiKey, KeyDigest, NodeName, Scope};
+pub use vault::{KeyPolicy, KeyRow, VaultError, VaultHandle, VaultSnapshot};

@@ -1,0 +1,153 @@
+//! `set`, `show` and `describe`: configuration at run time, over the typed schema in `crate::config`.
+
+use super::args::{ArgSpec, Args};
+use super::cmdline::CommandLine;
+use super::error::AdminError;
+use super::reply::{Cell, Reply, Table};
+use crate::config::Config;
+use crate::node::Node;
+
+/// `vmq-admin set`.
+pub const SET_USAGE: &str = "Usage: vmq-admin set <variable>=<value> [<variable>=<value> ...]
+
+  Sets configuration values at run time, on this node. Only settable keys are accepted
+  (see `vmq-admin describe <variable>`); every value is checked before any is applied.
+  Values set this way are not written to vernemq.conf and last until the node restarts.
+";
+
+/// `vmq-admin show`.
+pub const SHOW_USAGE: &str = "Usage: vmq-admin show <variable> [<variable> ...]
+
+  Shows the current value of configuration variables.
+";
+
+/// `vmq-admin describe`.
+pub const DESCRIBE_USAGE: &str = "Usage: vmq-admin describe <variable> [<variable> ...]
+
+  Describes configuration variables.
+";
+
+/// `set k=v …`.
+#[derive(Debug)]
+pub struct Set {
+    changes: Vec<(String, String)>,
+}
+
+impl Set {
+    /// Every `key=value` is a change; which keys exist is the schema's business.
+    pub fn parse(line: &CommandLine) -> Result<Self, AdminError> {
+        if let Some(problem) = &line.invalid {
+            return Err(AdminError::bad_args(problem.clone(), SET_USAGE));
+        }
+        if let Some(flag) = line.flags.first() {
+            return Err(AdminError::bad_args(
+                format!("unknown flag '--{}'", flag.name),
+                SET_USAGE,
+            ));
+        }
+        if line.params.is_empty() {
+            return Err(AdminError::bad_args(
+                "nothing to set: give <variable>=<value>",
+                SET_USAGE,
+            ));
+        }
+        Ok(Self {
+            changes: line.params.clone(),
+        })
+    }
+
+    /// Applies all changes or none; answers one `<key> set to "<value>"` line per key.
+    pub async fn execute(self, node: &Node) -> Result<Reply, AdminError> {
+        node.settings
+            .set(self.changes.clone())
+            .await?
+            .map_err(|e| AdminError::bad_args(e.to_string(), SET_USAGE))?;
+        let lines: Vec<String> = self
+            .changes
+            .iter()
+            .map(|(key, value)| format!("{key} set to \"{value}\""))
+            .collect();
+        tracing::info!(changes = ?self.changes, "configuration changed at run time");
+        Ok(Reply::text(lines.join("\n")))
+    }
+}
+
+/// `show k …`.
+#[derive(Debug)]
+pub struct Show {
+    keys: Vec<String>,
+}
+
+impl Show {
+    /// The keys are the words after `show`.
+    pub fn parse(line: &CommandLine) -> Result<Self, AdminError> {
+        let keys = config_keys(line, SHOW_USAGE)?;
+        Ok(Self { keys })
+    }
+
+    /// A table: `node`, then one column per key.
+    pub fn execute(self, node: &Node) -> Result<Reply, AdminError> {
+        let config = node.config();
+        let mut row: Vec<Cell> = vec![node.name().as_str().into()];
+        row.extend(
+            self.keys
+                .iter()
+                .map(|key| Cell::from(config.get(key).map(str::to_owned))),
+        );
+        let mut table = Table::new(std::iter::once("node".to_owned()).chain(self.keys));
+        table.push(row);
+        Ok(Reply::table(table))
+    }
+}
+
+/// `describe k …`.
+#[derive(Debug)]
+pub struct Describe {
+    keys: Vec<String>,
+}
+
+impl Describe {
+    /// The keys are the words after `describe`.
+    pub fn parse(line: &CommandLine) -> Result<Self, AdminError> {
+        let keys = config_keys(line, DESCRIBE_USAGE)?;
+        Ok(Self { keys })
+    }
+
+    /// `<key>:` and the documentation, indented, per key.
+    pub fn execute(self) -> Result<Reply, AdminError> {
+        let texts: Vec<String> = self
+            .keys
+            .iter()
+            .map(|key| {
+                let doc = Config::describe(key).unwrap_or_default();
+                let indented: Vec<String> = doc.lines().map(|l| format!("  {l}")).collect();
+                format!("{key}:\n{}", indented.join("\n"))
+            })
+            .collect();
+        Ok(Reply::text(texts.join("\n")))
+    }
+}
+
+/// The words after the command word, each a known config key; no other arguments.
+fn config_keys(line: &CommandLine, usage: &'static str) -> Result<Vec<String>, AdminError> {
+    Args::check(line, &ArgSpec::NONE, usage)?;
+    let keys: Vec<String> = line.words.iter().skip(1).cloned().collect();
+    if keys.is_empty() {
+        return Err(AdminError::bad_args(
+            "give at least one configuration variable",
+            usage,
+        ));
+    }
+    let unknown: Vec<&str> = keys
+        .iter()
+        .filter(|key| !Config::is_known_key(key))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(AdminError::bad_args(
+            format!("unknown config keys: {}", unknown.join(", ")),
+            usage,
+        ));
+    }
+    Ok(keys)
+}

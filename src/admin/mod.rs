@@ -1,0 +1,299 @@
+//! The admin command tree: one `Command` enum, parsed from a `CommandLine`, run against a `Node`.
+//!
+//! Both front ends (HTTP `/api/v1`, the `vmq-admin` socket) call [`run`]; nothing else decides
+//! what a command means.
+
+pub mod api_key;
+pub mod args;
+pub mod cluster;
+pub mod cmdline;
+pub mod config;
+pub mod error;
+pub mod listener;
+pub mod node;
+pub mod plugin;
+pub mod render;
+pub mod reply;
+
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt as _;
+
+pub use cmdline::{CommandLine, Format};
+pub use error::AdminError;
+pub use reply::{Cell, Element, Reply, Table};
+
+use crate::node::Node;
+
+/// Every command the tree knows, each with its parsed arguments.
+#[derive(Debug)]
+pub enum Command {
+    /// `--help` on a command or group: its usage.
+    Help(&'static str),
+    /// `api-key create`.
+    ApiKeyCreate(api_key::Create),
+    /// `api-key add`.
+    ApiKeyAdd(api_key::Add),
+    /// `api-key delete`.
+    ApiKeyDelete(api_key::Delete),
+    /// `api-key show`.
+    ApiKeyShow(api_key::Show),
+    /// `cluster show`.
+    ClusterShow(cluster::Show),
+    /// `listener show`.
+    ListenerShow(listener::Show),
+    /// `node status`.
+    NodeStatus(node::Status),
+    /// `plugin show`.
+    PluginShow(plugin::Show),
+    /// `set key=value …`.
+    ConfigSet(config::Set),
+    /// `show key …`.
+    ConfigShow(config::Show),
+    /// `describe key …`.
+    ConfigDescribe(config::Describe),
+}
+
+type Parser = fn(&CommandLine) -> Result<Command, AdminError>;
+
+/// A leaf of the tree: its path, usage text and parser.
+struct Entry {
+    path: &'static [&'static str],
+    usage: &'static str,
+    parse: Parser,
+}
+
+/// The commands, by path. `set`, `show` and `describe` take their keys as trailing words.
+const COMMANDS: &[Entry] = &[
+    Entry {
+        path: &["api-key", "create"],
+        usage: api_key::CREATE_USAGE,
+        parse: |l| api_key::Create::parse(l).map(Command::ApiKeyCreate),
+    },
+    Entry {
+        path: &["api-key", "add"],
+        usage: api_key::ADD_USAGE,
+        parse: |l| api_key::Add::parse(l).map(Command::ApiKeyAdd),
+    },
+    Entry {
+        path: &["api-key", "delete"],
+        usage: api_key::DELETE_USAGE,
+        parse: |l| api_key::Delete::parse(l).map(Command::ApiKeyDelete),
+    },
+    Entry {
+        path: &["api-key", "show"],
+        usage: api_key::SHOW_USAGE,
+        parse: |l| api_key::Show::parse(l).map(Command::ApiKeyShow),
+    },
+    Entry {
+        path: &["cluster", "show"],
+        usage: cluster::SHOW_USAGE,
+        parse: |l| cluster::Show::parse(l).map(Command::ClusterShow),
+    },
+    Entry {
+        path: &["listener", "show"],
+        usage: listener::SHOW_USAGE,
+        parse: |l| listener::Show::parse(l).map(Command::ListenerShow),
+    },
+    Entry {
+        path: &["node", "status"],
+        usage: node::STATUS_USAGE,
+        parse: |l| node::Status::parse(l).map(Command::NodeStatus),
+    },
+    Entry {
+        path: &["plugin", "show"],
+        usage: plugin::SHOW_USAGE,
+        parse: |l| plugin::Show::parse(l).map(Command::PluginShow),
+    },
+    Entry {
+        path: &["set"],
+        usage: config::SET_USAGE,
+        parse: |l| config::Set::parse(l).map(Command::ConfigSet),
+    },
+    Entry {
+        path: &["show"],
+        usage: config::SHOW_USAGE,
+        parse: |l| config::Show::parse(l).map(Command::ConfigShow),
+    },
+    Entry {
+        path: &["describe"],
+        usage: config::DESCRIBE_USAGE,
+        parse: |l| config::Describe::parse(l).map(Command::ConfigDescribe),
+    },
+];
+
+/// Command groups and their usage, for `--help` on a group and for unknown commands.
+const GROUPS: &[(&str, &str)] = &[
+    ("api-key", api_key::GROUP_USAGE),
+    ("cluster", cluster::GROUP_USAGE),
+    ("listener", listener::GROUP_USAGE),
+    ("node", node::GROUP_USAGE),
+    ("plugin", plugin::GROUP_USAGE),
+];
+
+/// `vmq-admin` alone.
+pub const TOP_USAGE: &str = "Usage: vmq-admin <sub-command>
+
+  Administrate the cluster.
+
+  Sub-commands:
+    node        Manage this node
+    cluster     Manage this node's cluster membership
+    listener    Manage listener interfaces
+    plugin      Manage plugin system
+    api-key     Manage API keys for the HTTP management interface
+    set         Set a configuration value at run time
+    show        Show configuration values
+    describe    Describe configuration keys
+  Use --help after a sub-command for more details.
+";
+
+/// Leaf commands whose trailing words are arguments (config keys), not a deeper path.
+const KEYS_AS_WORDS: &[&str] = &["show", "describe"];
+
+impl Command {
+    /// Resolves the words to a command and checks its arguments.
+    pub fn parse(line: &CommandLine) -> Result<Command, AdminError> {
+        let words: Vec<&str> = line.words.iter().map(String::as_str).collect();
+        let entry = COMMANDS.iter().find(|entry| match words.first() {
+            Some(first) if KEYS_AS_WORDS.contains(first) => entry.path == [*first],
+            _ => entry.path == words.as_slice(),
+        });
+        match entry {
+            Some(entry) if line.help => Ok(Command::Help(entry.usage)),
+            Some(entry) => (entry.parse)(line),
+            None => {
+                let usage = group_usage(&words);
+                if line.help && is_group_path(&words) {
+                    Ok(Command::Help(usage))
+                } else {
+                    Err(AdminError::UnknownCommand { usage })
+                }
+            }
+        }
+    }
+
+    /// Runs the command.
+    pub async fn execute(self, node: &Node) -> Result<Reply, AdminError> {
+        match self {
+            Command::Help(usage) => Ok(Reply::text(usage)),
+            Command::ApiKeyCreate(cmd) => cmd.execute(node).await,
+            Command::ApiKeyAdd(cmd) => cmd.execute(node).await,
+            Command::ApiKeyDelete(cmd) => cmd.execute(node).await,
+            Command::ApiKeyShow(cmd) => Ok(cmd.execute(node)),
+            Command::ClusterShow(cmd) => Ok(cmd.execute(node)),
+            Command::ListenerShow(cmd) => Ok(cmd.execute(node)),
+            Command::NodeStatus(cmd) => Ok(cmd.execute(node)),
+            Command::PluginShow(cmd) => Ok(cmd.execute()),
+            Command::ConfigSet(cmd) => cmd.execute(node).await,
+            Command::ConfigShow(cmd) => cmd.execute(node),
+            Command::ConfigDescribe(cmd) => cmd.execute(),
+        }
+    }
+}
+
+fn is_group_path(words: &[&str]) -> bool {
+    match words {
+        [] => true,
+        [group] => GROUPS.iter().any(|(name, _)| name == group),
+        _ => false,
+    }
+}
+
+/// The usage of the deepest group the words reach (the top level if none).
+fn group_usage(words: &[&str]) -> &'static str {
+    words
+        .first()
+        .and_then(|first| GROUPS.iter().find(|(name, _)| name == first))
+        .map_or(TOP_USAGE, |(_, usage)| usage)
+}
+
+/// Parses and runs one command line. A panic inside a command becomes `AdminError::Internal`
+/// instead of killing the connection that asked.
+pub async fn run(line: &CommandLine, node: &Node) -> Result<Reply, AdminError> {
+    let command = Command::parse(line)?;
+    match AssertUnwindSafe(command.execute(node)).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => Err(AdminError::Internal(panic_message(panic.as_ref()))),
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    tracing::error!(panic = %text, "a command panicked");
+    format!("the command failed unexpectedly ({text}); see the node's log")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(argv: &[&str]) -> Result<Command, AdminError> {
+        Command::parse(&CommandLine::from_argv(argv))
+    }
+
+    #[test]
+    fn every_command_has_help() {
+        for entry in COMMANDS {
+            let mut argv: Vec<&str> = entry.path.to_vec();
+            argv.push("--help");
+            match parse(&argv) {
+                Ok(Command::Help(usage)) => assert_eq!(usage, entry.usage),
+                other => panic!("{:?}: {other:?}", entry.path),
+            }
+        }
+    }
+
+    #[test]
+    fn groups_have_help_and_unknown_paths_show_the_nearest_usage() {
+        assert!(
+            matches!(parse(&["api-key", "--help"]), Ok(Command::Help(u)) if u == api_key::GROUP_USAGE)
+        );
+        assert!(matches!(parse(&["--help"]), Ok(Command::Help(u)) if u == TOP_USAGE));
+        assert_eq!(
+            parse(&["api-key"]).expect_err("must fail"),
+            AdminError::UnknownCommand {
+                usage: api_key::GROUP_USAGE
+            }
+        );
+        assert_eq!(
+            parse(&["api-key", "nope"]).expect_err("must fail"),
+            AdminError::UnknownCommand {
+                usage: api_key::GROUP_USAGE
+            }
+        );
+        assert_eq!(
+            parse(&["nope"]).expect_err("must fail"),
+            AdminError::UnknownCommand { usage: TOP_USAGE }
+        );
+        assert_eq!(
+            parse(&[]).expect_err("must fail"),
+            AdminError::UnknownCommand { usage: TOP_USAGE }
+        );
+    }
+
+    #[test]
+    fn usage_texts_start_with_usage() {
+        for usage in COMMANDS
+            .iter()
+            .map(|e| e.usage)
+            .chain(GROUPS.iter().map(|(_, u)| *u))
+        {
+            assert!(usage.starts_with("Usage: vmq-admin "), "{usage}");
+        }
+    }
+
+    #[test]
+    fn panics_become_internal_errors() {
+        let caught = futures_util::FutureExt::now_or_never(
+            AssertUnwindSafe(async { panic!("boom") }).catch_unwind(),
+        )
+        .expect("ready");
+        let message = panic_message(caught.expect_err("panicked").as_ref());
+        assert!(message.contains("boom"));
+    }
+}

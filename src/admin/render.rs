@@ -1,0 +1,332 @@
+//! The only formatter: a `Reply` as VerneMQ's JSON (sorted keys, envelope rule) or as human text.
+
+use std::fmt::Write as _;
+
+use super::reply::{Cell, Element, Reply, Table};
+
+/// The body VerneMQ's JSON writer produces: one element → that object; otherwise an array and `\n`.
+pub fn to_json(reply: &Reply) -> Vec<u8> {
+    let mut out = String::with_capacity(128);
+    match reply.0.as_slice() {
+        [single] => write_element(&mut out, single),
+        elements => {
+            out.push('[');
+            for (i, element) in elements.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_element(&mut out, element);
+            }
+            out.push_str("]\n");
+        }
+    }
+    out.into_bytes()
+}
+
+fn write_element(out: &mut String, element: &Element) {
+    // Keys in sorted order: "alert"/"list"/"table"/"text" < "title" < "type".
+    match element {
+        Element::Text(text) => {
+            out.push_str("{\"text\":");
+            write_string(out, text);
+            out.push_str(",\"type\":\"text\"}");
+        }
+        Element::Table(table) => {
+            out.push_str("{\"table\":");
+            write_rows(out, table);
+            out.push_str(",\"type\":\"table\"}");
+        }
+        Element::List { title, items } => {
+            out.push_str("{\"list\":[");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, item);
+            }
+            out.push(']');
+            if let Some(title) = title {
+                out.push_str(",\"title\":");
+                write_string(out, title);
+            }
+            out.push_str(",\"type\":\"list\"}");
+        }
+        Element::Alert(inner) => {
+            out.push_str("{\"alert\":[");
+            for (i, element) in inner.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_element(out, element);
+            }
+            out.push_str("],\"type\":\"alert\"}");
+        }
+    }
+}
+
+fn write_rows(out: &mut String, table: &Table) {
+    let mut order: Vec<usize> = (0..table.columns.len()).collect();
+    order.sort_by(|&a, &b| table.columns[a].cmp(&table.columns[b]));
+    out.push('[');
+    for (r, row) in table.rows.iter().enumerate() {
+        if r > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        for (n, &column) in order.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            write_string(out, &table.columns[column]);
+            out.push(':');
+            write_cell(out, row.get(column).unwrap_or(&Cell::Null));
+        }
+        out.push('}');
+    }
+    out.push(']');
+}
+
+fn write_cell(out: &mut String, cell: &Cell) {
+    match cell {
+        // VerneMQ trims spaces (only spaces) around string cells.
+        Cell::Str(text) => write_string(out, text.trim_matches(' ')),
+        Cell::Int(number) => {
+            let _ = write!(out, "{number}");
+        }
+        Cell::Bool(flag) => out.push_str(if *flag { "true" } else { "false" }),
+        Cell::Null => out.push_str("null"),
+    }
+}
+
+fn write_string(out: &mut String, text: &str) {
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Human output, like clique's: texts on their own lines, tables with ASCII borders.
+/// Returns (stdout, stderr): alerts go to stderr.
+pub fn to_human(reply: &Reply) -> (String, String) {
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    for element in &reply.0 {
+        match element {
+            Element::Alert(inner) => inner.iter().for_each(|e| write_human(&mut stderr, e)),
+            other => write_human(&mut stdout, other),
+        }
+    }
+    (stdout, stderr)
+}
+
+fn write_human(out: &mut String, element: &Element) {
+    match element {
+        Element::Text(text) => {
+            out.push_str(text);
+            if !text.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        Element::Table(table) => write_table(out, table),
+        Element::List { title, items } => {
+            if let Some(title) = title {
+                out.push_str(title);
+                out.push('\n');
+            }
+            for item in items {
+                out.push_str(item);
+                out.push('\n');
+            }
+        }
+        Element::Alert(inner) => inner.iter().for_each(|e| write_human(out, e)),
+    }
+}
+
+fn human_cell(cell: &Cell) -> String {
+    match cell {
+        Cell::Str(text) => text.trim_matches(' ').to_owned(),
+        Cell::Int(number) => number.to_string(),
+        Cell::Bool(flag) => flag.to_string(),
+        Cell::Null => String::new(),
+    }
+}
+
+fn write_table(out: &mut String, table: &Table) {
+    let cells: Vec<Vec<String>> = table
+        .rows
+        .iter()
+        .map(|row| row.iter().map(human_cell).collect())
+        .collect();
+    let widths: Vec<usize> = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            cells
+                .iter()
+                .filter_map(|row| row.get(i))
+                .flat_map(|cell| cell.lines())
+                .map(|line| line.chars().count())
+                .chain([name.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let border: String = widths.iter().fold(String::from("+"), |mut acc, w| {
+        acc.push_str(&"-".repeat(w + 2));
+        acc.push('+');
+        acc
+    });
+    out.push_str(&border);
+    out.push('\n');
+    write_table_line(out, &widths, &table.columns);
+    out.push_str(&border);
+    out.push('\n');
+    for row in &cells {
+        write_table_line(out, &widths, row);
+    }
+    if !cells.is_empty() {
+        out.push_str(&border);
+        out.push('\n');
+    }
+}
+
+/// Writes one row; a cell with several lines makes the row several lines high.
+fn write_table_line(out: &mut String, widths: &[usize], cells: &[String]) {
+    let height = cells
+        .iter()
+        .map(|c| c.lines().count().max(1))
+        .max()
+        .unwrap_or(1);
+    for line_no in 0..height {
+        out.push('|');
+        for (i, width) in widths.iter().enumerate() {
+            let line = cells
+                .get(i)
+                .and_then(|c| c.lines().nth(line_no))
+                .unwrap_or("");
+            let pad = width.saturating_sub(line.chars().count());
+            let _ = write!(out, " {line}{} |", " ".repeat(pad));
+        }
+        out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(reply: &Reply) -> String {
+        String::from_utf8(to_json(reply)).expect("utf8")
+    }
+
+    #[test]
+    fn done_is_byte_identical_to_vernemq() {
+        assert_eq!(json(&Reply::done()), r#"{"text":"Done","type":"text"}"#);
+    }
+
+    #[test]
+    fn table_rows_have_sorted_keys() {
+        let mut table = Table::new(["Running", "Node"]);
+        table.push(vec![Cell::Bool(true), "VerneMQ@127.0.0.1".into()]);
+        assert_eq!(
+            json(&Reply::table(table)),
+            r#"{"table":[{"Node":"VerneMQ@127.0.0.1","Running":true}],"type":"table"}"#
+        );
+    }
+
+    #[test]
+    fn empty_table_and_empty_reply() {
+        assert_eq!(
+            json(&Reply::table(Table::new(["a"]))),
+            r#"{"table":[],"type":"table"}"#
+        );
+        assert_eq!(json(&Reply::default()), "[]\n");
+    }
+
+    #[test]
+    fn several_elements_make_an_array_with_a_newline() {
+        let reply = Reply(vec![Element::Text("a".into()), Element::Text("b".into())]);
+        assert_eq!(
+            json(&reply),
+            "[{\"text\":\"a\",\"type\":\"text\"},{\"text\":\"b\",\"type\":\"text\"}]\n"
+        );
+    }
+
+    #[test]
+    fn alerts_lists_and_titles() {
+        assert_eq!(
+            json(&Reply::alert(["Invalid mountpoint value"])),
+            r#"{"alert":[{"text":"Invalid mountpoint value","type":"text"}],"type":"alert"}"#
+        );
+        let list = Reply(vec![Element::List {
+            title: Some("T".into()),
+            items: vec!["a".into(), "b".into()],
+        }]);
+        assert_eq!(
+            json(&list),
+            r#"{"list":["a","b"],"title":"T","type":"list"}"#
+        );
+        let untitled = Reply(vec![Element::List {
+            title: None,
+            items: vec![],
+        }]);
+        assert_eq!(json(&untitled), r#"{"list":[],"type":"list"}"#);
+    }
+
+    #[test]
+    fn cells_are_trimmed_escaped_and_typed() {
+        let mut table = Table::new(["s", "n", "z", "q"]);
+        table.push(vec![
+            " a\"b\\\n ".into(),
+            Cell::Int(-3),
+            Cell::Null,
+            "\u{1}".into(),
+        ]);
+        let text = json(&Reply::table(table));
+        assert_eq!(
+            text,
+            r#"{"table":[{"n":-3,"q":"\u0001","s":"a\"b\\\n","z":null}],"type":"table"}"#
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text).expect("valid json");
+        assert_eq!(parsed["table"][0]["s"], "a\"b\\\n");
+    }
+
+    #[test]
+    fn human_tables_keep_the_command_column_order() {
+        let mut table = Table::new(["Node", "Running"]);
+        table.push(vec!["VerneMQ@127.0.0.1".into(), true.into()]);
+        let (out, err) = to_human(&Reply::table(table));
+        assert!(err.is_empty());
+        assert_eq!(
+            out,
+            "+-------------------+---------+\n\
+             | Node              | Running |\n\
+             +-------------------+---------+\n\
+             | VerneMQ@127.0.0.1 | true    |\n\
+             +-------------------+---------+\n"
+        );
+    }
+
+    #[test]
+    fn human_multiline_cells_and_alerts_to_stderr() {
+        let mut table = Table::new(["Hook(s)"]);
+        table.push(vec!["a\nbb".into()]);
+        let (out, _) = to_human(&Reply::table(table));
+        assert!(out.contains("| a       |\n| bb      |\n"), "{out}");
+        let (out, err) = to_human(&Reply::alert(["Unknown command", "Usage: x"]));
+        assert!(out.is_empty());
+        assert_eq!(err, "Unknown command\nUsage: x\n");
+    }
+}

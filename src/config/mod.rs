@@ -1,0 +1,307 @@
+//! Configuration: `vernemq.conf` plus `DOCKER_VERNEMQ_*` overrides → one validated [`Config`].
+//!
+//! # How a config is assembled
+//!
+//! 1. The file (`--config FILE`), if any: `## comments`, blank lines and `dotted.key = value`
+//!    lines. Every line must be valid, even one that a later line for the same key overrides
+//!    (the later line wins, as in VerneMQ).
+//! 2. Environment overrides `DOCKER_VERNEMQ_<KEY>` (see `env.rs`) win over the file. An unknown
+//!    `DOCKER_VERNEMQ_*` variable is an error, except [`BOOTSTRAP_KEY_ENV`] and
+//!    [`BOOTSTRAP_SCOPE_ENV`], which the node reads to create its first API key.
+//! 3. Defaults fill the rest. The built-in listeners `listener.tcp.default = 127.0.0.1:1883` and
+//!    `listener.http.default = 127.0.0.1:8888` apply only while no listener of that kind is
+//!    declared: declaring `listener.http.admin = …` *replaces* the default HTTP listener rather
+//!    than adding to it, so the node never opens a port that the config does not show.
+//! 4. Checks across keys: an HTTPS listener needs `certfile` and `keyfile`, every TLS file must
+//!    exist (relative paths are relative to the working directory), and a key under a listener
+//!    (`listener.https.x.certfile`) needs that listener to be declared.
+//!
+//! Any failure is a [`ConfigError`] naming the file and line (or variable), the key and the
+//! problem; the node prints it and exits with EX_CONFIG before binding any port.
+//!
+//! At runtime, [`Config::apply`] implements `set`: it returns a new `Config` and never changes
+//! the old one, so readers holding a snapshot keep a consistent view.
+
+mod env;
+mod error;
+mod keys;
+mod listener;
+mod mqtt_keys;
+mod parser;
+mod schema;
+mod settings;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use vmq_actors::NodeName;
+
+pub use env::{BOOTSTRAP_KEY_ENV, BOOTSTRAP_SCOPE_ENV};
+pub use error::{ConfigError, SetError};
+pub use listener::{AuthMode, HttpListener, HttpModule, HttpScheme, TlsFiles};
+
+use listener::{listener_name, socket_addr};
+use settings::{Rejection, Settings};
+
+/// Stands for the config file when there is none.
+const DEFAULTS_SOURCE: &str = "built-in defaults";
+const CLUSTER_LISTENER_KEY: &str = "listener.vmq.clustering";
+
+/// The node's effective configuration: typed values for the node's own use, plus every key with
+/// a value (defaults included) for `show`, `--print-config` and `set`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    values: BTreeMap<String, String>,
+    nodename: NodeName,
+    data_dir: PathBuf,
+    mqtt_listeners: Vec<(String, SocketAddr)>,
+    cluster_listener: SocketAddr,
+    http_listeners: Vec<HttpListener>,
+    global_auth: [AuthMode; HttpModule::ALL.len()],
+    min_apikey_length: usize,
+    max_apikey_expiry_days: Option<u32>,
+    api_key_file: Option<PathBuf>,
+    http_header_read_timeout: Duration,
+    log_level: String,
+}
+
+impl Config {
+    /// Loads `file` (or only the built-in defaults when `None`) with the `DOCKER_VERNEMQ_*`
+    /// variables of `env` (pass the whole process environment; other variables are ignored).
+    pub fn load(file: Option<&Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let Some(path) = file else {
+            return Config::from_text("", DEFAULTS_SOURCE, env);
+        };
+        let source = path.display().to_string();
+        let file_error = |line, message| ConfigError {
+            source: source.clone(),
+            line,
+            key: None,
+            message,
+        };
+        let bytes = std::fs::read(path)
+            .map_err(|e| file_error(None, format!("cannot read the config file: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            file_error(Some(line), "not UTF-8 text".to_owned())
+        })?;
+        Config::from_text(&text, &source, env)
+    }
+
+    /// Like [`Config::load`] with the file's text given; `source` names it in errors.
+    pub fn from_text(
+        text: &str,
+        source: &str,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let entries = parser::parse(text).map_err(|e| ConfigError {
+            source: source.to_owned(),
+            line: Some(e.line),
+            key: e.key,
+            message: e.message,
+        })?;
+        let mut settings = Settings::new(source);
+        settings.add_file(entries)?;
+        settings.add_env(env)?;
+        settings.add_defaults();
+        Config::from_settings(settings)
+    }
+
+    fn from_settings(settings: Settings) -> Result<Config, ConfigError> {
+        settings.check_declared_listeners()?;
+        let mqtt_listeners = settings
+            .matching("listener.tcp.$name")
+            .map(|(key, value)| {
+                Ok((
+                    listener_name(key).to_owned(),
+                    socket_addr(&settings, key, value)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, ConfigError>>()?;
+        let cluster_value = required(&settings, CLUSTER_LISTENER_KEY)?;
+        let nodename = NodeName::parse(required(&settings, "nodename")?)
+            .map_err(|message| settings.error("nodename", message))?;
+        let timeout_ms: u64 = parsed(&settings, "http_header_read_timeout")?.unwrap_or(10_000);
+        Ok(Config {
+            nodename,
+            data_dir: PathBuf::from(required(&settings, "platform_data_dir")?),
+            mqtt_listeners,
+            cluster_listener: socket_addr(&settings, CLUSTER_LISTENER_KEY, cluster_value)?,
+            http_listeners: listener::http_listeners(&settings)?,
+            global_auth: listener::global_auth_modes(&settings)?,
+            min_apikey_length: parsed(&settings, "min_apikey_length")?.unwrap_or(0),
+            max_apikey_expiry_days: parsed(&settings, "max_apikey_expiry_days")?,
+            api_key_file: settings.value("api_key_file").map(PathBuf::from),
+            http_header_read_timeout: Duration::from_millis(timeout_ms),
+            log_level: required(&settings, "log.console.level")?.to_owned(),
+            values: settings.into_values(),
+        })
+    }
+
+    pub fn nodename(&self) -> &NodeName {
+        &self.nodename
+    }
+
+    /// `platform_data_dir`.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The MQTT listeners (`listener.tcp.<name>`) as (name, address), sorted by name.
+    pub fn mqtt_listeners(&self) -> &[(String, SocketAddr)] {
+        &self.mqtt_listeners
+    }
+
+    /// `listener.vmq.clustering`: where other cluster nodes connect.
+    pub fn cluster_listener(&self) -> SocketAddr {
+        self.cluster_listener
+    }
+
+    /// The HTTP and HTTPS listeners, sorted by (scheme, name).
+    pub fn http_listeners(&self) -> &[HttpListener] {
+        &self.http_listeners
+    }
+
+    /// How `module` authenticates on `listener`: the listener's own setting wins over the global
+    /// `http_module.<module>.auth.mode`. Allocation-free: it runs on every request.
+    pub fn auth_mode(&self, listener: &HttpListener, module: HttpModule) -> AuthMode {
+        listener
+            .auth_override(module)
+            .unwrap_or(self.global_auth[module.index()])
+    }
+
+    pub fn min_apikey_length(&self) -> usize {
+        self.min_apikey_length
+    }
+
+    pub fn max_apikey_expiry_days(&self) -> Option<u32> {
+        self.max_apikey_expiry_days
+    }
+
+    pub fn api_key_file(&self) -> Option<&Path> {
+        self.api_key_file.as_deref()
+    }
+
+    pub fn http_header_read_timeout(&self) -> Duration {
+        self.http_header_read_timeout
+    }
+
+    /// `log.console.level`: `debug`, `info`, `warning` or `error`.
+    pub fn log_level(&self) -> &str {
+        &self.log_level
+    }
+
+    /// The effective value of `key` for `show` (flags as `on`/`off`); `None` if unset or unknown.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(String::as_str)
+    }
+
+    /// The effective config as `vernemq.conf` text: one `key = value` line per key with a value,
+    /// sorted by key, no comments. Reading it back gives an equal `Config`.
+    pub fn print(&self) -> String {
+        self.values
+            .iter()
+            .map(|(key, value)| format!("{key} = {value}\n"))
+            .collect()
+    }
+
+    /// A runtime `set`: every key must exist and be settable and every value valid, else nothing
+    /// changes. Returns the new config; `self` is untouched.
+    pub fn apply(&self, changes: &[(String, String)]) -> Result<Config, SetError> {
+        let unknown = keys_where(changes, |key| schema::find(key).is_none());
+        if !unknown.is_empty() {
+            return Err(SetError::UnknownKeys(unknown));
+        }
+        let fixed = keys_where(changes, |key| {
+            schema::find(key).is_some_and(|s| !s.settable)
+        });
+        if !fixed.is_empty() {
+            return Err(SetError::NotSettable(fixed));
+        }
+        let mut settings = Settings::from_values(&self.values);
+        for (key, raw) in changes {
+            let raw = raw.trim();
+            let (_, value) = settings::check(key, raw).map_err(|rejection| {
+                let reason = match rejection {
+                    Rejection::InvalidValue { expected } => format!("expected {expected}"),
+                    other => other.message(raw),
+                };
+                invalid_value(key, raw, reason)
+            })?;
+            settings.set(key, value);
+        }
+        Config::from_settings(settings).map_err(|error| {
+            let key = error.key.unwrap_or_default();
+            let value = changes.iter().rev().find(|(k, _)| *k == key);
+            let value = value.map(|(_, v)| v.as_str()).unwrap_or_default();
+            invalid_value(&key, value, error.message)
+        })
+    }
+
+    /// The doc text of `key` for `describe`: a doc line, then `value: …`, `default: …` (when
+    /// there is one) and `settable at runtime: yes|no`. Accepts concrete keys
+    /// (`listener.http.admin`) and patterns (`listener.http.$name`).
+    pub fn describe(key: &str) -> Option<String> {
+        let spec = schema::find(key).or_else(|| schema::find_pattern(key))?;
+        Some(spec.describe())
+    }
+
+    /// Whether `key` names a config key (wildcards filled in: `listener.http.admin`).
+    pub fn is_known_key(key: &str) -> bool {
+        schema::find(key).is_some()
+    }
+}
+
+/// The distinct keys of `changes` that satisfy `predicate`, in order of first appearance.
+fn keys_where(changes: &[(String, String)], predicate: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for (key, _) in changes {
+        if predicate(key) && !keys.contains(key) {
+            keys.push(key.clone());
+        }
+    }
+    keys
+}
+
+fn invalid_value(key: &str, value: &str, reason: String) -> SetError {
+    SetError::InvalidValue {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        reason,
+    }
+}
+
+/// A key that always has a default; missing only if the schema lost it, which tests catch.
+fn required<'s>(settings: &'s Settings, key: &str) -> Result<&'s str, ConfigError> {
+    settings
+        .value(key)
+        .ok_or_else(|| settings.error(key, "has no value and no default".to_owned()))
+}
+
+/// A number the schema already validated; a parse failure means schema and code disagree.
+fn parsed<T: FromStr>(settings: &Settings, key: &str) -> Result<Option<T>, ConfigError> {
+    match settings.value(key) {
+        None => Ok(None),
+        Some(value) => value
+            .parse()
+            .map(Some)
+            .map_err(|_| settings.error(key, format!("'{value}' is out of range"))),
+    }
+}
+
+/// `set` at run time goes through the settings actor, which calls this.
+impl vmq_actors::RuntimeSettings for Config {
+    type Error = SetError;
+
+    fn apply(&self, changes: &[(String, String)]) -> Result<Self, SetError> {
+        Config::apply(self, changes)
+    }
+}

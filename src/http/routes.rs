@@ -1,0 +1,174 @@
+//! Which endpoint a request is for, its method and auth checks, then the command tree or the health checks.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+
+use super::auth::is_authorized;
+use super::response::{self, Body};
+use crate::admin::{self, CommandLine};
+use crate::config::{HttpListener, HttpModule};
+use crate::node::Node;
+
+/// Request bodies (POST form parameters) larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+const API_V1: &str = "/api/v1";
+const API_V1_METHODS: &str = "GET, HEAD, POST, OPTIONS";
+
+/// What one listener's requests need: the node and the listener's own config.
+#[derive(Debug, Clone)]
+pub struct HttpContext {
+    /// The node the commands run against.
+    pub node: Node,
+    /// The listener (its auth-mode overrides).
+    pub listener: Arc<HttpListener>,
+}
+
+/// Handles one request. Never fails: every outcome is a response.
+pub async fn route<B>(request: Request<B>, ctx: &HttpContext) -> Response<Body>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let path = request.uri().path();
+    if path == API_V1 || path.starts_with("/api/v1/") {
+        return api_v1(request, ctx).await;
+    }
+    if let Some(check) = super::health::check_for(path) {
+        if !matches!(*request.method(), Method::GET | Method::HEAD) {
+            return response::method_not_allowed("GET, HEAD");
+        }
+        if !is_authorized(
+            &ctx.node,
+            &ctx.listener,
+            HttpModule::Health,
+            request.headers(),
+        ) {
+            return response::unauthorized();
+        }
+        return super::health::respond(check, &ctx.node);
+    }
+    response::alert(
+        StatusCode::NOT_FOUND,
+        "no such endpoint: see the README for the API",
+    )
+}
+
+async fn api_v1<B>(request: Request<B>, ctx: &HttpContext) -> Response<Body>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match *request.method() {
+        Method::GET | Method::HEAD | Method::POST => {}
+        Method::OPTIONS => return cors_preflight(),
+        _ => return response::method_not_allowed(API_V1_METHODS),
+    }
+    if !is_authorized(
+        &ctx.node,
+        &ctx.listener,
+        HttpModule::MgmtApi,
+        request.headers(),
+    ) {
+        return response::unauthorized();
+    }
+    let words = request
+        .uri()
+        .path()
+        .get(API_V1.len()..)
+        .unwrap_or_default()
+        .to_owned();
+    let query = request.uri().query().map(str::to_owned);
+    let form = match read_form(request).await {
+        Ok(form) => form,
+        Err(rejection) => return rejection,
+    };
+    let line = CommandLine::from_http(&words, query.as_deref(), form.as_deref());
+    response::command_response(admin::run(&line, &ctx.node).await)
+}
+
+/// The POST body as form text (capped at [`MAX_BODY_BYTES`]); `None` for other methods.
+async fn read_form<B>(request: Request<B>) -> Result<Option<String>, Response<Body>>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if request.method() != Method::POST {
+        return Ok(None);
+    }
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(HeaderValue::as_bytes);
+    if !matches!(
+        content_type,
+        None | Some(b"application/x-www-form-urlencoded")
+    ) {
+        return Err(response::alert(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "POST bodies must be application/x-www-form-urlencoded",
+        ));
+    }
+    let body = match Limited::new(request.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(error)
+            if error
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return Err(response::alert(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("request body too large: at most {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+        Err(error) => {
+            return Err(response::alert(
+                StatusCode::BAD_REQUEST,
+                &format!("could not read the request body: {error}"),
+            ));
+        }
+    };
+    match String::from_utf8(body.to_vec()) {
+        Ok(text) => Ok(Some(text)),
+        Err(_) => Err(response::alert(
+            StatusCode::BAD_REQUEST,
+            "the request body is not UTF-8",
+        )),
+    }
+}
+
+/// CORS preflight: answered without credentials (browsers send none on a preflight).
+fn cors_preflight() -> Response<Body> {
+    let mut response = response::json(StatusCode::NO_CONTENT, Bytes::new());
+    let headers = response.headers_mut();
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, HEAD, POST, OPTIONS"),
+    );
+    headers.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static("content-type, authorization, x-api-key"),
+    );
+    headers.insert(
+        "access-control-max-age",
+        HeaderValue::from_static("1728000"),
+    );
+    response
+}
+
+/// Adapter for hyper's incoming body type.
+pub async fn route_incoming(
+    request: Request<Incoming>,
+    ctx: Arc<HttpContext>,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    Ok(route(request, &ctx).await)
+}

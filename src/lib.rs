@@ -1,0 +1,28 @@
+//! vmq-node: an MQTT broker node with a VerneMQ-compatible admin API over an actor-system control plane.
+//!
+//! # Layout
+//!
+//! ```text
+//! src/
+//!   main.rs           args → Config::load → node::start → wait for a signal → drain
+//!   bin/vmq-admin.rs  the CLI: argv → admin socket → print
+//!   node.rs           starts the actor tree and the front ends; RunningNode::stop drains
+//!   bootstrap.rs      api_key_file and DOCKER_VERNEMQ_API_KEY imported at start
+//!   logging.rs        tracing subscriber, shutdown signals
+//!   config/           vernemq.conf parser, typed schema, embedded defaults, env overrides
+//!   admin/            the command tree: cmdline.rs (path+query / argv → CommandLine), args.rs
+//!                     (per-command checks), mod.rs (enum Command, parse, run), one file per group,
+//!                     reply.rs (data), render.rs (the only formatter), error.rs (AdminError)
+//!   http/             serve (hyper, HTTP/1.1 + h2, TLS), routes.rs, auth.rs, health.rs,
+//!                     response.rs (THE error → status table), tls.rs
+//!   admin_socket.rs   the Unix-socket server the CLI talks to
+//! actors/             the `vmq-actors` crate: supervisor, vault, cluster, listeners, settings
+//! ```
+
+pub mod admin;
+pub mod admin_socket;
+pub mod bootstrap;
+pub mod config;
+pub mod http;
+pub mod logging;
+pub mod node;

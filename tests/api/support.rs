@@ -1,0 +1,178 @@
+//! `TestNode`: a real node on 127.0.0.1:0 with its own temp data dir, plus a small HTTP client.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::{HeaderMap, Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use vmq_node::config::{Config, HttpScheme};
+use vmq_node::node::{self, RunningNode};
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// A running node with a `mgmt` key.
+pub struct TestNode {
+    pub running: Option<RunningNode>,
+    pub dir: TempDir,
+    pub extra: String,
+    pub addr: SocketAddr,
+    pub key: String,
+}
+
+impl TestNode {
+    /// A node on embedded defaults, HTTP on an ephemeral port.
+    pub async fn start() -> Self {
+        Self::start_with("").await
+    }
+
+    /// A node with extra `vernemq.conf` lines.
+    pub async fn start_with(extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut node = Self::boot(dir, extra.to_owned()).await;
+        node.key = node.create_key("mgmt").await;
+        node
+    }
+
+    async fn boot(dir: TempDir, extra: String) -> Self {
+        let config = Config::from_text(&config_text(dir.path(), &extra), "test config", &[]).expect("valid config");
+        let running = node::start(config, &[]).await.expect("node starts");
+        let addr = running
+            .http_addrs()
+            .iter()
+            .find(|(scheme, _, _)| *scheme == HttpScheme::Http)
+            .map(|(_, _, addr)| *addr)
+            .expect("an http listener");
+        Self { running: Some(running), dir, extra, addr, key: String::new() }
+    }
+
+    /// Stops the node and starts a new one on the same data dir (new port); the key is kept.
+    pub async fn restart(mut self) -> Self {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+        let key = std::mem::take(&mut self.key);
+        let extra = std::mem::take(&mut self.extra);
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        let mut node = Self::boot(dir, extra).await;
+        node.key = key;
+        node
+    }
+
+    /// Stops the node (drain included).
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+
+    pub fn running(&self) -> &RunningNode {
+        self.running.as_ref().expect("running")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Creates a key of `scope` in-process (as `vmq-admin api-key create` would).
+    pub async fn create_key(&self, scope: &str) -> String {
+        let scope = scope.parse().expect("scope");
+        let key = self
+            .running()
+            .node()
+            .vault
+            .create(scope, None, Default::default())
+            .await
+            .expect("key created");
+        key.expose().to_owned()
+    }
+
+    /// GET with this node's mgmt key in the Basic user name.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, &[("authorization", &basic(&self.key))], Bytes::new()).await
+    }
+
+    /// GET without credentials.
+    pub async fn get_anonymous(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, &[], Bytes::new()).await
+    }
+
+    /// Any request over a fresh HTTP/1.1 connection.
+    pub async fn request(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Bytes) -> Reply {
+        http1_request(self.addr, method, path, headers, body).await
+    }
+}
+
+/// `Basic base64(key:)`.
+pub fn basic(key: &str) -> String {
+    use base64::Engine as _;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key}:")))
+}
+
+/// The config of a test node: every listener on port 0, data under `dir`.
+pub fn config_text(dir: &Path, extra: &str) -> String {
+    let has_http = extra.lines().any(|l| l.trim_start().starts_with("listener.http."));
+    let http = if has_http { "" } else { "listener.http.default = 127.0.0.1:0\n" };
+    format!("platform_data_dir = {}\n{http}{extra}\n", dir.join("data").display())
+}
+
+/// One request over a fresh HTTP/1.1 connection to `addr`.
+pub async fn http1_request(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Reply {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    tokio::spawn(connection);
+    let mut request = Request::builder().method(method).uri(path).header("host", addr.to_string());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(body)).expect("request");
+    let response = sender.send_request(request).await.expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+pub async fn eventually<F, Fut>(timeout: Duration, mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
