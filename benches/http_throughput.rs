@@ -1,2 +1,226 @@
-//! b
-fn main() {}
+//! Concurrent keep-alive load over loopback: the node's authenticated `GET /api/v1/cluster/show`
+//! against a bare hyper server answering the same bytes, in one run; prints both and the ratios.
+//!
+//! `cargo bench --bench http_throughput` runs the comparison (5 s per round, 64 connections);
+//! `cargo test --benches` runs a short smoke round; `-- --serve NODE_ADDR BARE_ADDR` keeps both
+//! servers up for wrk (see the README) until Ctrl-C.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use vmq_node::config::Config;
+use vmq_node::node::RunningNode;
+
+const BODY: &[u8] = br#"{"table":[{"Node":"VerneMQ@127.0.0.1","Running":true}],"type":"table"}"#;
+const CONNECTIONS: usize = 64;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    if let Some(at) = args.iter().position(|a| a == "--serve") {
+        let node_addr = args
+            .get(at + 1)
+            .map_or("127.0.0.1:18888", String::as_str)
+            .to_owned();
+        let bare_addr = args
+            .get(at + 2)
+            .map_or("127.0.0.1:18889", String::as_str)
+            .to_owned();
+        runtime.block_on(serve_for_wrk(&node_addr, &bare_addr));
+        return;
+    }
+    let full = args.iter().any(|a| a == "--bench");
+    let round = if full {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_millis(300)
+    };
+    runtime.block_on(compare(round, if full { 2 } else { 1 }));
+}
+
+async fn compare(round: Duration, rounds: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (node, key) = start_node(&dir, "127.0.0.1:0").await;
+    let node_addr = node.http_addrs()[0].2;
+    let bare_addr = start_bare("127.0.0.1:0").await;
+    let path = "/api/v1/cluster/show";
+    let (mut best_node, mut best_bare) = (Figures::default(), Figures::default());
+    for _ in 0..rounds {
+        // The same requests (auth header included) to both servers: the bare one ignores it.
+        best_bare = best_bare.best(load(bare_addr, path, &key, round).await);
+        best_node = best_node.best(load(node_addr, path, &key, round).await);
+    }
+    println!(
+        "{CONNECTIONS} keep-alive connections, {} s per round, best of {rounds}",
+        round.as_secs_f64()
+    );
+    println!("bare hyper : {best_bare}");
+    println!("vmq-node   : {best_node}");
+    println!(
+        "ratio      : {:.2}x requests/s, p99 {:.2}x",
+        best_node.rps / best_bare.rps.max(1.0),
+        best_node.p99_us as f64 / best_bare.p99_us.max(1) as f64
+    );
+    node.stop().await;
+}
+
+/// Requests/s and latency percentiles of one round.
+#[derive(Debug, Default, Clone, Copy)]
+struct Figures {
+    rps: f64,
+    p50_us: u64,
+    p99_us: u64,
+    errors: u64,
+}
+
+impl Figures {
+    fn best(self, other: Figures) -> Figures {
+        if other.rps > self.rps {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+impl std::fmt::Display for Figures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:>9.0} req/s  p50 {:>5} µs  p99 {:>5} µs  errors {}",
+            self.rps, self.p50_us, self.p99_us, self.errors
+        )
+    }
+}
+
+/// `CONNECTIONS` clients, each sending requests back to back on one connection for `round`.
+async fn load(addr: SocketAddr, path: &str, key: &str, round: Duration) -> Figures {
+    let deadline = Instant::now() + round;
+    let started = Instant::now();
+    let clients: Vec<_> = (0..CONNECTIONS)
+        .map(|_| tokio::spawn(client(addr, path.to_owned(), basic_auth(key), deadline)))
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for client in clients {
+        let (mut samples, failed) = client.await.expect("client task");
+        latencies.append(&mut samples);
+        errors += failed;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let percentile = |p: usize| {
+        latencies
+            .get(latencies.len() * p / 100)
+            .copied()
+            .unwrap_or(0)
+    };
+    Figures {
+        rps: latencies.len() as f64 / elapsed,
+        p50_us: percentile(50),
+        p99_us: percentile(99),
+        errors,
+    }
+}
+
+async fn client(
+    addr: SocketAddr,
+    path: String,
+    authorization: String,
+    deadline: Instant,
+) -> (Vec<u64>, u64) {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(connection);
+    let mut latencies = Vec::with_capacity(4096);
+    let mut errors = 0;
+    while Instant::now() < deadline {
+        let request = Request::get(path.as_str())
+            .header("host", "bench")
+            .header("authorization", authorization.as_str())
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let sent = Instant::now();
+        match sender.send_request(request).await {
+            Ok(response) if response.status() == 200 => {
+                let _ = response.into_body().collect().await;
+                latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+            }
+            _ => errors += 1,
+        }
+    }
+    (latencies, errors)
+}
+
+/// `Basic base64(key:)`: the key as the Basic user name, as `curl -u KEY:` sends it.
+fn basic_auth(key: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
+    )
+}
+
+async fn start_node(dir: &tempfile::TempDir, addr: &str) -> (RunningNode, String) {
+    let text = format!(
+        "platform_data_dir = {}\nlistener.http.default = {addr}\n",
+        dir.path().display()
+    );
+    let config = Config::from_text(&text, "bench", &[]).expect("config");
+    let node = vmq_node::node::start(config, &[]).await.expect("node");
+    let key = node
+        .node()
+        .vault
+        .create(vmq_actors::Scope::Mgmt, None, Default::default())
+        .await
+        .expect("key");
+    (node, key.expose().to_owned())
+}
+
+/// The baseline: hyper's HTTP/1 server answering the same body, nothing else.
+async fn start_bare(addr: &str) -> SocketAddr {
+    let listener = TcpListener::bind(addr).await.expect("bind");
+    let local = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let service = service_fn(|_request: Request<hyper::body::Incoming>| async {
+                    let mut response = Response::new(Full::new(Bytes::from_static(BODY)));
+                    response
+                        .headers_mut()
+                        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    Ok::<_, Infallible>(response)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    local
+}
+
+async fn serve_for_wrk(node_addr: &str, bare_addr: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (node, key) = start_node(&dir, node_addr).await;
+    let bare = start_bare(bare_addr).await;
+    println!("node on {node_addr}, bare hyper on {bare}");
+    println!("KEY={key}");
+    let _ = tokio::signal::ctrl_c().await;
+    node.stop().await;
+}

@@ -15,21 +15,25 @@ pub fn init(level: &str) {
         .try_init();
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Ctrl-C and SIGTERM, registered when created: install it before the node announces that it
+/// runs, so that a signal sent right after that announcement is not lost.
+#[derive(Debug)]
+pub struct ShutdownSignal {
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Registers the handlers (needs a running tokio runtime).
+    pub fn install() -> std::io::Result<Self> {
+        let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        Ok(Self { terminate })
+    }
+
+    /// Resolves on Ctrl-C or SIGTERM.
+    pub async fn received(&mut self) {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = self.terminate.recv() => {}
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }

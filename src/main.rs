@@ -54,26 +54,7 @@ fn main() -> ExitCode {
             return ExitCode::from(71);
         }
     };
-    runtime.block_on(async {
-        let running = match node::start(config, &env).await {
-            Ok(running) => running,
-            Err(error) => {
-                tracing::error!(%error, "the node could not start");
-                eprintln!("vmq-node: {error}");
-                return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1));
-            }
-        };
-        let code = tokio::select! {
-            () = vmq_node::logging::shutdown_signal() => ExitCode::SUCCESS,
-            reason = running.failed() => {
-                eprintln!("vmq-node: {reason}");
-                ExitCode::from(70)
-            }
-        };
-        tracing::info!("draining");
-        running.stop().await;
-        code
-    })
+    ExitCode::from(runtime.block_on(node::run(config, &env)))
 }
 
 fn usage(code: u8) -> ExitCode {

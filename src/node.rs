@@ -4,9 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 use vmq_actors::vault::VaultHandle;
 use vmq_actors::{
     ClusterHandle, ConnectionCounts, ListenerInfo, ListenerStatus, ListenersHandle, NodeName,
@@ -151,57 +152,133 @@ impl RunningNode {
     }
 }
 
+/// Runs a node until Ctrl-C or SIGTERM (then drains; exit code 0) or until its supervisor gives
+/// up (exit code 70). Returns the process exit code.
+pub async fn run(config: Config, env: &[(String, String)]) -> u8 {
+    let mut signal = match crate::logging::ShutdownSignal::install() {
+        Ok(signal) => signal,
+        Err(error) => {
+            eprintln!("vmq-node: cannot install signal handlers: {error}");
+            return 71;
+        }
+    };
+    let running = match start(config, env).await {
+        Ok(running) => running,
+        Err(error) => {
+            tracing::error!(%error, "the node could not start");
+            eprintln!("vmq-node: {error}");
+            return u8::try_from(error.exit_code()).unwrap_or(1);
+        }
+    };
+    let code = tokio::select! {
+        () = signal.received() => 0,
+        reason = running.failed() => {
+            eprintln!("vmq-node: {reason}");
+            70
+        }
+    };
+    tracing::info!("draining");
+    running.stop().await;
+    code
+}
+
 /// Starts everything; every listener is bound before this returns.
 /// `env` is the process environment (for the bootstrap key).
 pub async fn start(config: Config, env: &[(String, String)]) -> Result<RunningNode, StartError> {
-    let data_dir = config.data_dir().to_path_buf();
-    std::fs::create_dir_all(&data_dir).map_err(|e| {
+    let bound = bind_all(&config).await?;
+    let socket_path = bound.socket_path.clone();
+    let (supervisor, _join) = SupervisorHandle::start()
+        .await
+        .map_err(StartError::Internal)?;
+    match launch(bound, &supervisor, config, env).await {
+        Ok((node, servers, http_addrs, stop_tx)) => {
+            tracing::info!(node = %node.name(), "node running");
+            Ok(RunningNode {
+                node,
+                supervisor,
+                http_addrs,
+                stop_tx,
+                servers,
+                socket_path,
+            })
+        }
+        Err(error) => {
+            supervisor.shutdown();
+            let _ = std::fs::remove_file(&socket_path);
+            Err(error)
+        }
+    }
+}
+
+/// Every socket of the node, bound: a config that can't be served fails here, before any actor runs.
+struct Bound {
+    http: Vec<(HttpListener, TcpListener, Option<TlsAcceptor>)>,
+    admin: UnixListener,
+    socket_path: PathBuf,
+}
+
+async fn bind_all(config: &Config) -> Result<Bound, StartError> {
+    let data_dir = config.data_dir();
+    std::fs::create_dir_all(data_dir).map_err(|e| {
         StartError::DataDir(format!(
             "cannot create data directory {}: {e}",
             data_dir.display()
         ))
     })?;
-    let tls: Vec<_> = config
-        .http_listeners()
-        .iter()
-        .map(|l| {
-            l.tls
-                .as_ref()
-                .map(http::tls::acceptor)
-                .transpose()
-                .map_err(|e| listener_error(l, &e))
-        })
-        .collect::<Result<_, _>>()?;
-    let mut bound = Vec::new();
+    let mut http = Vec::new();
     for listener in config.http_listeners() {
+        let tls = listener
+            .tls
+            .as_ref()
+            .map(http::tls::acceptor)
+            .transpose()
+            .map_err(|e| listener_error(listener, &e))?;
         let socket = TcpListener::bind(listener.addr).await.map_err(|e| {
             listener_error(listener, &format!("cannot bind {}: {e}", listener.addr))
         })?;
-        bound.push(socket);
+        http.push((listener.clone(), socket, tls));
     }
     let socket_path = data_dir.join("vmq-admin.sock");
-    let admin_listener = crate::admin_socket::bind(&socket_path)
+    let admin = crate::admin_socket::bind(&socket_path)
         .await
         .map_err(StartError::DataDir)?;
-    let (supervisor, _join) = SupervisorHandle::start()
-        .await
-        .map_err(StartError::Internal)?;
-    let node = start_actors(&supervisor, config.clone(), &data_dir).await?;
+    Ok(Bound {
+        http,
+        admin,
+        socket_path,
+    })
+}
+
+type Launched = (
+    Node,
+    Vec<JoinHandle<()>>,
+    Vec<(HttpScheme, String, SocketAddr)>,
+    watch::Sender<bool>,
+);
+
+/// Starts the actors, imports bootstrap keys, then serves every bound socket.
+async fn launch(
+    bound: Bound,
+    supervisor: &SupervisorHandle,
+    config: Config,
+    env: &[(String, String)],
+) -> Result<Launched, StartError> {
+    let node = start_actors(supervisor, config.clone(), config.data_dir()).await?;
     bootstrap::import_keys(&node, &config, env).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut servers = Vec::new();
     let mut http_addrs = Vec::new();
-    for ((listener, socket), acceptor) in config.http_listeners().iter().zip(bound).zip(tls) {
+    for (listener, socket, acceptor) in bound.http {
         let addr = socket
             .local_addr()
             .map_err(|e| StartError::Internal(e.to_string()))?;
-        let counts = register(&node, listener, addr).await?;
-        let ctx = Arc::new(HttpContext {
-            node: node.clone(),
-            listener: Arc::new(listener.clone()),
-        });
+        let counts = register(&node, &listener, addr).await?;
         tracing::info!(listener = %listener.name, scheme = listener.scheme.as_str(), %addr, "HTTP listener bound");
         http_addrs.push((listener.scheme, listener.name.clone(), addr));
+        let ctx = Arc::new(HttpContext {
+            node: node.clone(),
+            listener: Arc::new(listener),
+        });
         servers.push(tokio::spawn(http::serve(
             socket,
             acceptor,
@@ -211,24 +288,16 @@ pub async fn start(config: Config, env: &[(String, String)]) -> Result<RunningNo
         )));
     }
     servers.push(tokio::spawn(crate::admin_socket::serve(
-        admin_listener,
+        bound.admin,
         node.clone(),
         stopped(stop_rx),
     )));
-    tracing::info!(socket = %socket_path.display(), "admin socket bound");
+    tracing::info!(socket = %bound.socket_path.display(), "admin socket bound");
     node.cluster
         .set_local_running(true)
         .await
         .map_err(|e| StartError::Internal(e.to_string()))?;
-    tracing::info!(node = %node.name(), "node running");
-    Ok(RunningNode {
-        node,
-        supervisor,
-        http_addrs,
-        stop_tx,
-        servers,
-        socket_path,
-    })
+    Ok((node, servers, http_addrs, stop_tx))
 }
 
 async fn start_actors(

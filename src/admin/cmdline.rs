@@ -81,7 +81,14 @@ impl CommandLine {
     /// Besides the HTTP forms, a flag may take its value from the next token (`--limit 10`).
     pub fn from_argv<S: AsRef<str>>(argv: &[S]) -> Self {
         let mut line = Self::default();
-        let mut tokens = argv.iter().map(AsRef::as_ref).peekable();
+        // Global flags may stand anywhere, even before the command words.
+        let mut tokens = argv
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|token| !line.take_global_flag(token))
+            .collect::<Vec<&str>>()
+            .into_iter()
+            .peekable();
         while let Some(token) = tokens.next_if(|t| is_word(t)) {
             line.words.push(token.to_owned());
         }
@@ -102,6 +109,17 @@ impl CommandLine {
     /// A flag by long name (or its short letter), with its value if any.
     pub fn flag(&self, long: &str, short: Option<char>) -> Option<&Flag> {
         self.flags.iter().find(|f| names_flag(f, long, short))
+    }
+
+    /// Applies `--help`, `-h` or `--format=…`; false for any other token.
+    fn take_global_flag(&mut self, token: &str) -> bool {
+        let global = matches!(token, "--help" | "-h")
+            || token.starts_with("--format=")
+            || token == "--format";
+        if global {
+            self.push_argument(token);
+        }
+        global
     }
 
     fn note_invalid(&mut self, problem: String) {
@@ -385,6 +403,16 @@ mod tests {
         assert!(line.flags[2].short);
         assert!(names_flag(&line.flags[2], "kill_sessions", Some('k')));
         assert_eq!(line.format, Some(Format::Json));
+    }
+
+    #[test]
+    fn argv_global_flags_anywhere() {
+        let line = CommandLine::from_argv(&["--format=json", "cluster", "show"]);
+        assert_eq!(line.words, ["cluster", "show"]);
+        assert_eq!(line.format, Some(Format::Json));
+        let help = CommandLine::from_argv(&["-h", "api-key", "add"]);
+        assert!(help.help);
+        assert_eq!(help.words, ["api-key", "add"]);
     }
 
     #[test]

@@ -100,19 +100,27 @@ fn write_cell(out: &mut String, cell: &Cell) {
 
 fn write_string(out: &mut String, text: &str) {
     out.push('"');
-    for ch in text.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
+    // Copy runs of characters that need no escape in one go.
+    let mut run_start = 0;
+    for (at, ch) in text.char_indices() {
+        let escape = match ch {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            c if u32::from(c) < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(text.get(run_start..at).unwrap_or_default());
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", u32::from(ch));
+        } else {
+            out.push_str(escape);
         }
+        run_start = at + ch.len_utf8();
     }
+    out.push_str(text.get(run_start..).unwrap_or_default());
     out.push('"');
 }
 

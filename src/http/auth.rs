@@ -10,24 +10,30 @@ use vmq_actors::Scope;
 use crate::config::{AuthMode, HttpListener, HttpModule};
 use crate::node::Node;
 
-/// Whether the request may use `module` on `listener` (contract §4). Reads snapshots only.
+/// Whether the request may use `module` on `listener` (contract §4). Reads snapshots only,
+/// allocates nothing.
 pub fn is_authorized(
     node: &Node,
     listener: &HttpListener,
     module: HttpModule,
     headers: &HeaderMap,
 ) -> bool {
-    if node.config().auth_mode(listener, module) == AuthMode::NoAuth {
+    if node
+        .settings
+        .read(|config| config.auth_mode(listener, module))
+        == AuthMode::NoAuth
+    {
         return true;
     }
-    match presented_key(headers) {
-        Some(key) => node
-            .vault
-            .snapshot()
-            .authorize(&key, scope_of(module), Utc::now()),
+    let mut buffer = [0u8; MAX_BASIC_CREDENTIALS];
+    match presented_key(headers, &mut buffer) {
+        Some(key) => node.vault.authorize(key, scope_of(module), Utc::now()),
         None => false,
     }
 }
+
+/// Decoded Basic credentials longer than this are refused (no key is that long).
+const MAX_BASIC_CREDENTIALS: usize = 1024;
 
 /// The scope that opens each module.
 pub fn scope_of(module: HttpModule) -> Scope {
@@ -41,35 +47,34 @@ pub fn scope_of(module: HttpModule) -> Scope {
 }
 
 /// The key: the Basic user name if an `Authorization` header is present (any other scheme
-/// yields none), else the `x-api-key` header verbatim.
-fn presented_key(headers: &HeaderMap) -> Option<Vec<u8>> {
+/// yields none), else the `x-api-key` header verbatim. Decodes into `buffer`.
+fn presented_key<'a>(headers: &'a HeaderMap, buffer: &'a mut [u8]) -> Option<&'a [u8]> {
     if let Some(value) = headers.get(AUTHORIZATION) {
-        return basic_user(value.as_bytes());
+        return basic_user(value.as_bytes(), buffer);
     }
-    headers
-        .get("x-api-key")
-        .map(|value| value.as_bytes().to_vec())
+    headers.get("x-api-key").map(|value| value.as_bytes())
 }
 
-fn basic_user(header: &[u8]) -> Option<Vec<u8>> {
+fn basic_user<'a>(header: &[u8], buffer: &'a mut [u8]) -> Option<&'a [u8]> {
     let (scheme, rest) = header.split_at(header.iter().position(|&b| b == b' ')?);
     if !scheme.eq_ignore_ascii_case(b"basic") {
         return None;
     }
-    let decoded = STANDARD.decode(rest.trim_ascii()).ok()?;
-    let user_end = decoded
-        .iter()
-        .position(|&b| b == b':')
-        .unwrap_or(decoded.len());
-    let mut user = decoded;
-    user.truncate(user_end);
-    Some(user)
+    let length = STANDARD.decode_slice(rest.trim_ascii(), buffer).ok()?;
+    let decoded = buffer.get(..length)?;
+    let user_end = decoded.iter().position(|&b| b == b':').unwrap_or(length);
+    decoded.get(..user_end)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use hyper::header::HeaderValue;
+
+    fn key(headers: &HeaderMap) -> Option<Vec<u8>> {
+        let mut buffer = [0u8; MAX_BASIC_CREDENTIALS];
+        presented_key(headers, &mut buffer).map(<[u8]>::to_vec)
+    }
 
     fn headers(name: &'static str, value: &str) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -81,29 +86,31 @@ mod tests {
     fn basic_user_name_is_the_key() {
         let with_password = format!("Basic {}", STANDARD.encode("KEY:ignored"));
         assert_eq!(
-            presented_key(&headers("authorization", &with_password)),
+            key(&headers("authorization", &with_password)),
             Some(b"KEY".to_vec())
         );
         let without_colon = format!("basic {}", STANDARD.encode("KEY"));
         assert_eq!(
-            presented_key(&headers("authorization", &without_colon)),
+            key(&headers("authorization", &without_colon)),
             Some(b"KEY".to_vec())
         );
     }
 
     #[test]
     fn other_schemes_and_garbage_give_no_key() {
-        assert_eq!(presented_key(&headers("authorization", "Bearer KEY")), None);
-        assert_eq!(presented_key(&headers("authorization", "Basic !!!")), None);
-        assert_eq!(presented_key(&headers("authorization", "Basic")), None);
-        assert_eq!(presented_key(&HeaderMap::new()), None);
+        assert_eq!(key(&headers("authorization", "Bearer KEY")), None);
+        assert_eq!(key(&headers("authorization", "Basic !!!")), None);
+        assert_eq!(key(&headers("authorization", "Basic")), None);
+        assert_eq!(key(&HeaderMap::new()), None);
+        let huge = format!(
+            "Basic {}",
+            STANDARD.encode("k".repeat(4 * MAX_BASIC_CREDENTIALS))
+        );
+        assert_eq!(key(&headers("authorization", &huge)), None);
     }
 
     #[test]
     fn x_api_key_when_no_authorization_header() {
-        assert_eq!(
-            presented_key(&headers("x-api-key", "KEY")),
-            Some(b"KEY".to_vec())
-        );
+        assert_eq!(key(&headers("x-api-key", "KEY")), Some(b"KEY".to_vec()));
     }
 }

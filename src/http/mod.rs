@@ -7,6 +7,7 @@ pub mod routes;
 pub mod tls;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,11 +114,33 @@ impl Connection {
             .timer(TokioTimer::new())
             .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
         let ctx = Arc::clone(&self.ctx);
-        let service = service_fn(move |request| routes::route_incoming(request, Arc::clone(&ctx)));
-        let connection = builder.serve_connection(TokioIo::new(stream), service);
-        if let Err(error) = watcher.watch(connection).await {
-            tracing::debug!(%error, "HTTP connection ended with an error");
+        let seen_request = Arc::new(AtomicBool::new(false));
+        let seen = Arc::clone(&seen_request);
+        let service = service_fn(move |request| {
+            seen.store(true, Ordering::Relaxed);
+            routes::route_incoming(request, Arc::clone(&ctx))
+        });
+        let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::select! {
+            outcome = connection => {
+                if let Err(error) = outcome {
+                    tracing::debug!(%error, "HTTP connection ended with an error");
+                }
+            }
+            () = no_request_within(self.header_timeout, &seen_request) => {
+                tracing::debug!("closing a connection that sent no request in time");
+            }
         }
         drop(self.guard);
+    }
+}
+
+/// Resolves if no request head has arrived `timeout` after the connection was handed to hyper.
+/// hyper's own header timeout covers HTTP/1 only; this also covers an HTTP/2 client that sends
+/// half a preface, or a preface and then nothing.
+async fn no_request_within(timeout: Duration, seen_request: &AtomicBool) {
+    tokio::time::sleep(timeout).await;
+    if seen_request.load(Ordering::Relaxed) {
+        std::future::pending::<()>().await;
     }
 }

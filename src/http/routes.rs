@@ -77,47 +77,46 @@ where
     ) {
         return response::unauthorized();
     }
-    let words = request
-        .uri()
-        .path()
-        .get(API_V1.len()..)
-        .unwrap_or_default()
-        .to_owned();
-    let query = request.uri().query().map(str::to_owned);
-    let form = match read_form(request).await {
+    let (parts, body) = request.into_parts();
+    let form = match read_form(&parts, body).await {
         Ok(form) => form,
         Err(rejection) => return rejection,
     };
-    let line = CommandLine::from_http(&words, query.as_deref(), form.as_deref());
+    let words = parts.uri.path().get(API_V1.len()..).unwrap_or_default();
+    let line = CommandLine::from_http(words, parts.uri.query(), form.as_deref());
     response::command_response(admin::run(&line, &ctx.node).await)
 }
 
 /// The POST body as form text (capped at [`MAX_BODY_BYTES`]); `None` for other methods.
-async fn read_form<B>(request: Request<B>) -> Result<Option<String>, Response<Body>>
+async fn read_form<B>(
+    request: &hyper::http::request::Parts,
+    body: B,
+) -> Result<Option<String>, Response<Body>>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if request.method() != Method::POST {
+    if request.method != Method::POST {
         return Ok(None);
     }
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .map(HeaderValue::as_bytes);
-    if !matches!(
-        content_type,
-        None | Some(b"application/x-www-form-urlencoded")
-    ) {
+    let is_form = request.headers.get(CONTENT_TYPE).is_none_or(|value| {
+        let essence = value
+            .to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default();
+        essence
+            .trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
+    if !is_form {
         return Err(response::alert(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "POST bodies must be application/x-www-form-urlencoded",
         ));
     }
-    let body = match Limited::new(request.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error)
             if error

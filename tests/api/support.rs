@@ -54,7 +54,8 @@ impl TestNode {
     }
 
     async fn boot(dir: TempDir, extra: String) -> Self {
-        let config = Config::from_text(&config_text(dir.path(), &extra), "test config", &[]).expect("valid config");
+        let config = Config::from_text(&config_text(dir.path(), &extra), "test config", &[])
+            .expect("valid config");
         let running = node::start(config, &[]).await.expect("node starts");
         let addr = running
             .http_addrs()
@@ -62,7 +63,13 @@ impl TestNode {
             .find(|(scheme, _, _)| *scheme == HttpScheme::Http)
             .map(|(_, _, addr)| *addr)
             .expect("an http listener");
-        Self { running: Some(running), dir, extra, addr, key: String::new() }
+        Self {
+            running: Some(running),
+            dir,
+            extra,
+            addr,
+            key: String::new(),
+        }
     }
 
     /// Stops the node and starts a new one on the same data dir (new port); the key is kept.
@@ -108,7 +115,13 @@ impl TestNode {
 
     /// GET with this node's mgmt key in the Basic user name.
     pub async fn get(&self, path: &str) -> Reply {
-        self.request(Method::GET, path, &[("authorization", &basic(&self.key))], Bytes::new()).await
+        self.request(
+            Method::GET,
+            path,
+            &[("authorization", &basic(&self.key))],
+            Bytes::new(),
+        )
+        .await
     }
 
     /// GET without credentials.
@@ -117,7 +130,13 @@ impl TestNode {
     }
 
     /// Any request over a fresh HTTP/1.1 connection.
-    pub async fn request(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Bytes) -> Reply {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Reply {
         http1_request(self.addr, method, path, headers, body).await
     }
 }
@@ -125,14 +144,26 @@ impl TestNode {
 /// `Basic base64(key:)`.
 pub fn basic(key: &str) -> String {
     use base64::Engine as _;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key}:")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
+    )
 }
 
 /// The config of a test node: every listener on port 0, data under `dir`.
 pub fn config_text(dir: &Path, extra: &str) -> String {
-    let has_http = extra.lines().any(|l| l.trim_start().starts_with("listener.http."));
-    let http = if has_http { "" } else { "listener.http.default = 127.0.0.1:0\n" };
-    format!("platform_data_dir = {}\n{http}{extra}\n", dir.join("data").display())
+    let has_http = extra
+        .lines()
+        .any(|l| l.trim_start().starts_with("listener.http."));
+    let http = if has_http {
+        ""
+    } else {
+        "listener.http.default = 127.0.0.1:0\n"
+    };
+    format!(
+        "platform_data_dir = {}\n{http}{extra}\n",
+        dir.join("data").display()
+    )
 }
 
 /// One request over a fresh HTTP/1.1 connection to `addr`.
@@ -144,10 +175,14 @@ pub async fn http1_request(
     body: Bytes,
 ) -> Reply {
     let stream = TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
     tokio::spawn(connection);
-    let mut request = Request::builder().method(method).uri(path).header("host", addr.to_string());
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string());
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -155,8 +190,17 @@ pub async fn http1_request(
     let response = sender.send_request(request).await.expect("response");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
@@ -174,5 +218,95 @@ where
             return false;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The exact body of an alert holding `texts` (keys sorted, as the node writes them).
+pub fn alert_body(texts: &[&str]) -> String {
+    let items: Vec<serde_json::Value> = texts
+        .iter()
+        .map(|text| serde_json::json!({ "text": text, "type": "text" }))
+        .collect();
+    serde_json::json!({ "alert": items, "type": "alert" }).to_string()
+}
+
+/// Asserts the status, `content-type: application/json` and the exact alert body.
+pub fn assert_alert(reply: &Reply, status: u16, texts: &[&str]) {
+    assert_eq!(reply.status.as_u16(), status, "status of {reply:?}");
+    assert_json_content_type(reply);
+    assert_eq!(reply.body, alert_body(texts), "body of {reply:?}");
+}
+
+/// Asserts `content-type: application/json`.
+pub fn assert_json_content_type(reply: &Reply) {
+    assert_eq!(
+        reply.headers.get("content-type").map(|v| v.as_bytes()),
+        Some(&b"application/json"[..]),
+        "content-type of {reply:?}"
+    );
+}
+
+/// Asserts the 401 of contract §4: the Basic challenge and the JSON alert.
+pub fn assert_unauthorized(reply: &Reply) {
+    assert_alert(reply, 401, &["missing, unknown or expired API key"]);
+    assert_eq!(
+        reply.headers.get("www-authenticate").map(|v| v.as_bytes()),
+        Some(&br#"Basic realm="VerneMQ""#[..]),
+        "challenge of {reply:?}"
+    );
+}
+
+/// `now + seconds` as an `expires` value in UTC: `YYYY-MM-DDTHH:MM:SSZ` (whole seconds, truncated).
+pub fn utc_in(seconds: i64) -> (String, chrono::DateTime<chrono::Utc>) {
+    let at = chrono::Utc::now() + chrono::TimeDelta::seconds(seconds);
+    let text = at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let truncated = chrono::DateTime::parse_from_rfc3339(&text.replace('Z', "+00:00"))
+        .expect("a formatted date parses back")
+        .with_timezone(&chrono::Utc);
+    (text, truncated)
+}
+
+impl TestNode {
+    /// GET with `key` in the `x-api-key` header.
+    pub async fn get_with_key(&self, path: &str, key: &str) -> Reply {
+        self.request(Method::GET, path, &[("x-api-key", key)], Bytes::new())
+            .await
+    }
+
+    /// The first listener of `scheme`.
+    pub fn addr_of(&self, scheme: HttpScheme) -> SocketAddr {
+        self.running()
+            .http_addrs()
+            .iter()
+            .find(|(s, _, _)| *s == scheme)
+            .map(|(_, _, addr)| *addr)
+            .expect("a listener of that scheme")
+    }
+}
+
+/// `cluster show` on a running single node, byte for byte.
+pub const CLUSTER_SHOW: &str =
+    r#"{"table":[{"Node":"VerneMQ@127.0.0.1","Running":true}],"type":"table"}"#;
+
+/// The answer of every successful state change.
+pub const DONE: &str = r#"{"text":"Done","type":"text"}"#;
+
+/// Asserts a 200 JSON answer with exactly `body`.
+pub fn assert_ok(reply: &Reply, body: &str) {
+    assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+    assert_json_content_type(reply);
+    assert_eq!(reply.body, body, "{reply:?}");
+}
+
+impl TestNode {
+    /// POST with this node's mgmt key, `body` sent with `content_type`.
+    pub async fn post(&self, path: &str, content_type: &str, body: &str) -> Reply {
+        let auth = basic(&self.key);
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("content-type", content_type),
+        ];
+        let body = Bytes::from(body.to_owned());
+        self.request(Method::POST, path, &headers, body).await
     }
 }

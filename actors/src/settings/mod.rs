@@ -103,6 +103,11 @@ impl<S: RuntimeSettings> SettingsHandle<S> {
         self.current.load_full()
     }
 
+    /// Reads the current settings without taking a reference count (for hot paths).
+    pub fn read<R>(&self, f: impl FnOnce(&S) -> R) -> R {
+        f(&self.current.load())
+    }
+
     /// Applies `changes`; the outer error means the actor did not answer.
     pub async fn set(
         &self,

@@ -251,6 +251,12 @@ impl VaultHandle {
     pub fn snapshot(&self) -> Arc<VaultSnapshot> {
         self.published.load_full()
     }
+
+    /// Whether `key` opens `scope` now. The hot path of every authenticated request: it reads
+    /// the published snapshot without taking a reference count.
+    pub fn authorize(&self, key: &[u8], scope: Scope, now: DateTime<Utc>) -> bool {
+        self.published.load().authorize(key, scope, now)
+    }
 }
 
 #[cfg(test)]
