@@ -220,6 +220,12 @@ fn apply_http_aliases(words: &mut Vec<String>) {
 /// Strict percent-decoding (and `+` → space for form data); the result must be UTF-8.
 fn decode(text: &str, plus_is_space: bool) -> Result<String, String> {
     let bytes = text.as_bytes();
+    if !bytes
+        .iter()
+        .any(|&b| b == b'%' || (plus_is_space && b == b'+'))
+    {
+        return Ok(text.to_owned());
+    }
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&byte) = bytes.get(i) {

@@ -154,17 +154,19 @@ const KEYS_AS_WORDS: &[&str] = &["show", "describe"];
 impl Command {
     /// Resolves the words to a command and checks its arguments.
     pub fn parse(line: &CommandLine) -> Result<Command, AdminError> {
-        let words: Vec<&str> = line.words.iter().map(String::as_str).collect();
+        let words = line.words.as_slice();
         let entry = COMMANDS.iter().find(|entry| match words.first() {
-            Some(first) if KEYS_AS_WORDS.contains(first) => entry.path == [*first],
-            _ => entry.path == words.as_slice(),
+            Some(first) if KEYS_AS_WORDS.contains(&first.as_str()) => {
+                entry.path == [first.as_str()]
+            }
+            _ => entry.path.iter().eq(words.iter()),
         });
         match entry {
             Some(entry) if line.help => Ok(Command::Help(entry.usage)),
             Some(entry) => (entry.parse)(line),
             None => {
-                let usage = group_usage(&words);
-                if line.help && is_group_path(&words) {
+                let usage = group_usage(words);
+                if line.help && is_group_path(words) {
                     Ok(Command::Help(usage))
                 } else {
                     Err(AdminError::UnknownCommand { usage })
@@ -192,7 +194,7 @@ impl Command {
     }
 }
 
-fn is_group_path(words: &[&str]) -> bool {
+fn is_group_path(words: &[String]) -> bool {
     match words {
         [] => true,
         [group] => GROUPS.iter().any(|(name, _)| name == group),
@@ -201,7 +203,7 @@ fn is_group_path(words: &[&str]) -> bool {
 }
 
 /// The usage of the deepest group the words reach (the top level if none).
-fn group_usage(words: &[&str]) -> &'static str {
+fn group_usage(words: &[String]) -> &'static str {
     words
         .first()
         .and_then(|first| GROUPS.iter().find(|(name, _)| name == first))

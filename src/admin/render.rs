@@ -198,7 +198,8 @@ fn write_table(out: &mut String, table: &Table) {
     });
     out.push_str(&border);
     out.push('\n');
-    write_table_line(out, &widths, &table.columns);
+    let header: Vec<String> = table.columns.iter().map(|c| c.to_string()).collect();
+    write_table_line(out, &widths, &header);
     out.push_str(&border);
     out.push('\n');
     for row in &cells {

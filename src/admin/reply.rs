@@ -1,5 +1,7 @@
 //! What a command returns: data (text, tables, lists, alerts), never formatted output.
 
+use std::borrow::Cow;
+
 /// One table cell: the only value types VerneMQ's JSON writer emits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cell {
@@ -58,15 +60,15 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
 /// A table: the column order is the command's (human output keeps it; JSON sorts keys).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
-    /// Column names, in display order.
-    pub columns: Vec<String>,
+    /// Column names, in display order (mostly static: no allocation per request).
+    pub columns: Vec<Cow<'static, str>>,
     /// Rows, each with one cell per column.
     pub rows: Vec<Vec<Cell>>,
 }
 
 impl Table {
     /// An empty table with these columns.
-    pub fn new<S: Into<String>>(columns: impl IntoIterator<Item = S>) -> Self {
+    pub fn new<S: Into<Cow<'static, str>>>(columns: impl IntoIterator<Item = S>) -> Self {
         Self {
             columns: columns.into_iter().map(Into::into).collect(),
             rows: Vec::new(),

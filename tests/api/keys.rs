@@ -60,10 +60,15 @@ fn set_text(key: &str, value: &str) -> String {
 #[tokio::test]
 async fn a_created_key_works_until_it_is_deleted() {
     let node = TestNode::start().await;
-    let key = create(&node, "").await;
-    assert_eq!(key.len(), 32, "{key}");
-    assert!(key.bytes().all(|b| b.is_ascii_alphanumeric()), "{key}");
-    assert_ne!(create(&node, "").await, key, "two keys are never the same");
+    let mut keys = Vec::new();
+    for _ in 0..10 {
+        let key = create(&node, "").await;
+        assert_eq!(key.len(), 32, "{key}");
+        assert!(key.bytes().all(|b| b.is_ascii_alphanumeric()), "{key}");
+        assert!(!keys.contains(&key), "a key was generated twice");
+        keys.push(key);
+    }
+    let key = keys.swap_remove(0);
     assert_ok(&node.get_with_key(SHOW, &key).await, CLUSTER_SHOW);
     assert_ok(&api_key(&node, "delete", &format!("key={key}")).await, DONE);
     assert_unauthorized(&node.get_with_key(SHOW, &key).await);
@@ -301,6 +306,11 @@ async fn a_corrupt_key_file_stops_the_start() {
     assert_eq!(
         kept, "this is { not json",
         "the start must not touch the file"
+    );
+    let socket = data.join("vmq-admin.sock");
+    assert!(
+        !socket.exists(),
+        "a failed start leaves no admin socket behind"
     );
 }
 
