@@ -11,7 +11,7 @@ use vmq_node::config::Config;
 use vmq_node::http::routes::{route, HttpContext};
 
 fn parse_and_render(c: &mut Criterion) {
-    c.bench_function("parse session disconnect (http)", |b| {
+    c.bench_function("parse api-key add (http query)", |b| {
         b.iter(|| {
             let line = CommandLine::from_http(
                 "api-key/add",

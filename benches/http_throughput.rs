@@ -3,7 +3,7 @@
 //!
 //! `cargo bench --bench http_throughput` runs the comparison (5 s per round, 64 connections);
 //! `cargo test --benches` runs a short smoke round; `-- --serve NODE_ADDR BARE_ADDR` keeps both
-//! servers up for wrk (see the README) until Ctrl-C; `-- --only node|bare` loads one of them.
+//! servers up for wrk (see the README) for a minute; `-- --only node|bare` loads one of them.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -21,6 +21,8 @@ use vmq_node::node::RunningNode;
 
 const BODY: &[u8] = br#"{"table":[{"Node":"VerneMQ@127.0.0.1","Running":true}],"type":"table"}"#;
 const CONNECTIONS: usize = 64;
+/// How long `--serve` keeps the servers up for wrk.
+const SERVE_FOR: Duration = Duration::from_secs(60);
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -240,6 +242,10 @@ async fn serve_for_wrk(node_addr: &str, bare_addr: &str) {
     let bare = start_bare(bare_addr).await;
     println!("node on {node_addr}, bare hyper on {bare}");
     println!("KEY={key}");
-    let _ = tokio::signal::ctrl_c().await;
+    // Load tests stop by themselves: the servers go away after SERVE_FOR (or on Ctrl-C).
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = tokio::time::sleep(SERVE_FOR) => {}
+    }
     node.stop().await;
 }

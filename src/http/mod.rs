@@ -103,44 +103,50 @@ impl Connection {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.header_timeout)
-            .max_buf_size(MAX_HEADER_BYTES);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
+        let header_timeout = self.header_timeout;
         let ctx = Arc::clone(&self.ctx);
         let seen_request = Arc::new(AtomicBool::new(false));
         let seen = Arc::clone(&seen_request);
-        let service = service_fn(move |request| {
-            seen.store(true, Ordering::Relaxed);
-            routes::route_incoming(request, Arc::clone(&ctx))
-        });
-        let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
-        tokio::select! {
-            outcome = connection => {
-                if let Err(error) = outcome {
-                    tracing::debug!(%error, "HTTP connection ended with an error");
-                }
+        let mut served = tokio::spawn(async move {
+            let builder = http_builder(header_timeout);
+            let service = service_fn(move |request| {
+                seen.store(true, Ordering::Relaxed);
+                routes::route_incoming(request, Arc::clone(&ctx))
+            });
+            let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "HTTP connection ended with an error");
             }
-            () = no_request_within(self.header_timeout, &seen_request) => {
-                tracing::debug!("closing a connection that sent no request in time");
+        });
+        // hyper's header timeout covers HTTP/1 only; this also closes an HTTP/2 client that sends
+        // half a preface, or a preface and then nothing. The connection runs in its own task, so
+        // this timer is polled once, not on every wake-up of the connection.
+        tokio::select! {
+            _ = &mut served => {}
+            () = tokio::time::sleep(self.header_timeout) => {
+                if seen_request.load(Ordering::Relaxed) {
+                    let _ = served.await;
+                } else {
+                    tracing::debug!("closing a connection that sent no request in time");
+                    served.abort();
+                }
             }
         }
         drop(self.guard);
     }
 }
 
-/// Resolves if no request head has arrived `timeout` after the connection was handed to hyper.
-/// hyper's own header timeout covers HTTP/1 only; this also covers an HTTP/2 client that sends
-/// half a preface, or a preface and then nothing.
-async fn no_request_within(timeout: Duration, seen_request: &AtomicBool) {
-    tokio::time::sleep(timeout).await;
-    if seen_request.load(Ordering::Relaxed) {
-        std::future::pending::<()>().await;
-    }
+/// HTTP/1.1 and h2 with the limits of every listener: header size, header read timeout.
+fn http_builder(header_timeout: Duration) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(MAX_HEADER_BYTES);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
+    builder
 }
