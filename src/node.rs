@@ -284,7 +284,7 @@ async fn launch(
             acceptor,
             ctx,
             counts,
-            stopped(stop_rx.clone()),
+            stop_rx.clone(),
         )));
     }
     servers.push(tokio::spawn(crate::admin_socket::serve(

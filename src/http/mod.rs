@@ -6,7 +6,6 @@ pub mod response;
 pub mod routes;
 pub mod tls;
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,9 +13,10 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, watch};
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 use vmq_actors::ConnectionCounts;
 
@@ -27,19 +27,20 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// How long a drain waits for open requests before closing what is left.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Accepts connections on `listener` until `shutdown` resolves, then drains open connections.
+/// Accepts connections on `listener` until `stop` turns true, then drains open connections:
+/// each finishes the request it is serving, then closes; after [`DRAIN_TIMEOUT`] the rest are cut.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     ctx: Arc<HttpContext>,
     counts: Arc<ConnectionCounts>,
-    shutdown: impl Future<Output = ()>,
+    stop: watch::Receiver<bool>,
 ) {
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
+    let mut connections = JoinSet::new();
+    let mut stopped = stop.clone();
     loop {
         let (stream, _peer) = tokio::select! {
-            () = &mut shutdown => break,
+            () = stopped_signal(&mut stopped) => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -50,22 +51,24 @@ pub async fn serve(
                 }
             },
         };
+        while connections.try_join_next().is_some() {}
         let _ = stream.set_nodelay(true);
         let connection = Connection {
             ctx: Arc::clone(&ctx),
             tls: tls.clone(),
             guard: counts.open(),
             header_timeout: ctx.node.config().http_header_read_timeout(),
+            stop: stop.clone(),
         };
-        let watcher = graceful.watcher();
-        tokio::spawn(async move { connection.run(stream, watcher).await });
+        connections.spawn(connection.run(stream));
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while connections.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
         tracing::warn!("HTTP connections still open after the drain timeout; closing them");
+        connections.abort_all();
     }
 }
 
@@ -75,10 +78,11 @@ struct Connection {
     tls: Option<TlsAcceptor>,
     guard: vmq_actors::ConnectionGuard,
     header_timeout: Duration,
+    stop: watch::Receiver<bool>,
 }
 
 impl Connection {
-    async fn run(self, stream: TcpStream, watcher: hyper_util::server::graceful::Watcher) {
+    async fn run(self, stream: TcpStream) {
         // A client that connects and sends nothing must not hold a task forever.
         let mut first = [0u8; 1];
         if !matches!(
@@ -88,10 +92,10 @@ impl Connection {
             return;
         }
         match self.tls.clone() {
-            None => self.serve(stream, watcher).await,
+            None => self.supervise(stream).await,
             Some(acceptor) => {
                 match tokio::time::timeout(self.header_timeout, acceptor.accept(stream)).await {
-                    Ok(Ok(tls_stream)) => self.serve(tls_stream, watcher).await,
+                    Ok(Ok(tls_stream)) => self.supervise(tls_stream).await,
                     Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
                     Err(_) => tracing::debug!("TLS handshake timed out"),
                 }
@@ -99,40 +103,89 @@ impl Connection {
         }
     }
 
-    async fn serve<S>(self, stream: S, watcher: hyper_util::server::graceful::Watcher)
+    /// Serves the connection in its own task and watches it from this one, which wakes only
+    /// for the first-request deadline, the node's stop, or the end of the connection: the hot
+    /// path of a request polls neither a timer nor a channel shared by all connections.
+    async fn supervise<S>(mut self, stream: S)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let header_timeout = self.header_timeout;
-        let ctx = Arc::clone(&self.ctx);
         let seen_request = Arc::new(AtomicBool::new(false));
-        let seen = Arc::clone(&seen_request);
-        let mut served = tokio::spawn(async move {
-            let builder = http_builder(header_timeout);
-            let service = service_fn(move |request| {
-                seen.store(true, Ordering::Relaxed);
-                routes::route_incoming(request, Arc::clone(&ctx))
-            });
-            let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "HTTP connection ended with an error");
-            }
-        });
-        // hyper's header timeout covers HTTP/1 only; this also closes an HTTP/2 client that sends
-        // half a preface, or a preface and then nothing. The connection runs in its own task, so
-        // this timer is polled once, not on every wake-up of the connection.
-        tokio::select! {
-            _ = &mut served => {}
-            () = tokio::time::sleep(self.header_timeout) => {
-                if seen_request.load(Ordering::Relaxed) {
-                    let _ = served.await;
-                } else {
-                    tracing::debug!("closing a connection that sent no request in time");
-                    served.abort();
+        let (drain_tx, drain_rx) = oneshot::channel();
+        let mut served = AbortOnDrop(tokio::spawn(serve_connection(
+            stream,
+            Arc::clone(&self.ctx),
+            self.header_timeout,
+            Arc::clone(&seen_request),
+            drain_rx,
+        )));
+        let deadline = tokio::time::sleep(self.header_timeout);
+        tokio::pin!(deadline);
+        let mut deadline_passed = false;
+        loop {
+            tokio::select! {
+                _ = &mut served.0 => break,
+                () = &mut deadline, if !deadline_passed => {
+                    deadline_passed = true;
+                    // hyper's header timeout covers HTTP/1 only; this also closes an HTTP/2
+                    // client that sends half a preface, or a preface and then nothing.
+                    if !seen_request.load(Ordering::Relaxed) {
+                        tracing::debug!("closing a connection that sent no request in time");
+                        break;
+                    }
+                }
+                () = stopped_signal(&mut self.stop) => {
+                    let _ = drain_tx.send(());
+                    let _ = (&mut served.0).await;
+                    break;
                 }
             }
         }
+        drop(served);
         drop(self.guard);
+    }
+}
+
+/// Resolves once the node stops (or has gone).
+async fn stopped_signal(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// The connection task: aborted when its supervisor goes (timeout, drain cut-off).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// hyper on one connection; on `drain` it finishes the request in flight and closes.
+async fn serve_connection<S>(
+    stream: S,
+    ctx: Arc<HttpContext>,
+    header_timeout: Duration,
+    seen_request: Arc<AtomicBool>,
+    drain: oneshot::Receiver<()>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let builder = http_builder(header_timeout);
+    let service = service_fn(move |request| {
+        seen_request.store(true, Ordering::Relaxed);
+        routes::route_incoming(request, Arc::clone(&ctx))
+    });
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let outcome = tokio::select! {
+        outcome = connection.as_mut() => outcome,
+        _ = drain => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = outcome {
+        tracing::debug!(%error, "HTTP connection ended with an error");
     }
 }
 
