@@ -6,8 +6,9 @@
 //!    lines. Every line must be valid, even one that a later line for the same key overrides
 //!    (the later line wins, as in VerneMQ).
 //! 2. Environment overrides `DOCKER_VERNEMQ_<KEY>` (see `env.rs`) win over the file. An unknown
-//!    `DOCKER_VERNEMQ_*` variable is an error, except [`BOOTSTRAP_KEY_ENV`] and
-//!    [`BOOTSTRAP_SCOPE_ENV`], which the node reads to create its first API key.
+//!    `DOCKER_VERNEMQ_*` variable is an error, except the image's `DOCKER_VERNEMQ_ACCEPT_EULA`
+//!    and [`BOOTSTRAP_KEY_ENV`] / [`BOOTSTRAP_SCOPE_ENV`], which the node reads to create its
+//!    first API key.
 //! 3. Defaults fill the rest. The built-in listeners `listener.tcp.default = 127.0.0.1:1883` and
 //!    `listener.http.default = 127.0.0.1:8888` apply only while no listener of that kind is
 //!    declared: declaring `listener.http.admin = …` *replaces* the default HTTP listener rather
