@@ -238,3 +238,100 @@ where
     supervisor.supervise(name, actor_ref.get_cell(), restart);
     Ok(slot)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::call;
+
+    /// A throwaway child for these tests: `Crash` makes it fail, `Ping` answers.
+    struct Fragile;
+
+    enum FragileMessage {
+        Ping { reply: ractor::RpcReplyPort<()> },
+        Crash,
+    }
+
+    impl Actor for Fragile {
+        type Msg = FragileMessage;
+        type State = ();
+        type Arguments = ();
+
+        async fn pre_start(
+            &self,
+            _myself: ActorRef<Self::Msg>,
+            _args: (),
+        ) -> Result<(), ActorProcessingErr> {
+            Ok(())
+        }
+
+        async fn handle(
+            &self,
+            _myself: ActorRef<Self::Msg>,
+            message: Self::Msg,
+            _state: &mut (),
+        ) -> Result<(), ActorProcessingErr> {
+            match message {
+                FragileMessage::Ping { reply } => {
+                    let _ = reply.send(());
+                    Ok(())
+                }
+                FragileMessage::Crash => Err("asked to crash".into()),
+            }
+        }
+    }
+
+    async fn ping_eventually(slot: &crate::slot::ActorSlot<FragileMessage>) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let answered = call(
+                &slot.get(),
+                "fragile",
+                Duration::from_millis(200),
+                |reply| FragileMessage::Ping { reply },
+            )
+            .await;
+            if answered.is_ok() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn a_failed_child_is_restarted_and_its_handle_follows() {
+        let (supervisor, _join) = SupervisorHandle::start().await.expect("supervisor");
+        let slot = spawn_supervised(&supervisor, "fragile", || (Fragile, ()))
+            .await
+            .expect("spawn");
+        let first = slot.get().get_id();
+        let _ = slot.get().cast(FragileMessage::Crash);
+        assert!(
+            ping_eventually(&slot).await,
+            "the restarted child answers through the same slot"
+        );
+        assert_ne!(
+            slot.get().get_id(),
+            first,
+            "the slot points at the new actor"
+        );
+        supervisor.shutdown();
+    }
+
+    #[tokio::test]
+    async fn a_child_that_keeps_failing_makes_the_supervisor_give_up() {
+        let (supervisor, _join) = SupervisorHandle::start().await.expect("supervisor");
+        let slot = spawn_supervised(&supervisor, "fragile", || (Fragile, ()))
+            .await
+            .expect("spawn");
+        for _ in 0..=MAX_RESTARTS {
+            assert!(ping_eventually(&slot).await, "alive before the next crash");
+            let _ = slot.get().cast(FragileMessage::Crash);
+        }
+        let reason = tokio::time::timeout(Duration::from_secs(5), supervisor.gave_up())
+            .await
+            .expect("gave up in time");
+        assert!(reason.contains("fragile keeps failing"), "{reason}");
+    }
+}
