@@ -12,8 +12,8 @@ use vmq_node::config::{Config, HttpScheme};
 use vmq_node::node::{self, RunningNode, StartError};
 
 use crate::support::{
-    assert_alert, assert_ok, assert_unauthorized, config_text, eventually, http1_request, utc_in,
-    Reply, TestNode, CLUSTER_SHOW, DONE,
+    assert_alert, assert_ok, assert_unauthorized, config_text, eventually, http1_request,
+    listener_addr, utc_in, Reply, TestNode, CLUSTER_SHOW, DONE,
 };
 
 const SHOW: &str = "/api/v1/cluster/show";
@@ -318,12 +318,7 @@ async fn a_corrupt_key_file_stops_the_start() {
 async fn start_with_env(dir: &Path, env: &[(String, String)]) -> (RunningNode, SocketAddr) {
     let config = Config::from_text(&config_text(dir, ""), "test", &[]).expect("config");
     let running = node::start(config, env).await.expect("node starts");
-    let addr = running
-        .http_addrs()
-        .iter()
-        .find(|(scheme, _, _)| *scheme == HttpScheme::Http)
-        .map(|(_, _, addr)| *addr)
-        .expect("an http listener");
+    let addr = listener_addr(&running, HttpScheme::Http);
     (running, addr)
 }
 

@@ -1,10 +1,14 @@
 //! The integration tests: real nodes on 127.0.0.1:0, a real HTTP client, the built binaries.
 
+mod process;
+mod raw;
 mod support;
 
-mod bad_input;
+mod bad_input_connections;
+mod bad_input_http;
 mod binaries;
-mod cli;
+mod cli_output;
+mod cli_socket;
 mod health;
 mod keys;
 mod router;

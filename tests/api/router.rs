@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::Full;
 use hyper::{Method, Request};
 use vmq_node::config::Config;
 use vmq_node::http::routes::{route, HttpContext};
@@ -84,20 +84,7 @@ async fn call(ctx: &HttpContext, method: Method, path: &str, key: Option<&str>) 
         request = request.header("authorization", basic(key));
     }
     let request = request.body(Full::new(Bytes::new())).expect("request");
-    let response = route(request, ctx).await;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    Reply::read(route(request, ctx).await).await
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
-use hyper::{HeaderMap, Method, Request, StatusCode};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tempfile::TempDir;
 use tokio::net::TcpStream;
@@ -27,6 +27,27 @@ impl Reply {
     /// The body as JSON.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// Reads `response` whole (the body as lossy UTF-8).
+    pub async fn read<B>(response: Response<B>) -> Self
+    where
+        B: hyper::body::Body,
+        B::Error: std::fmt::Debug,
+    {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        Self {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 }
 
@@ -57,12 +78,7 @@ impl TestNode {
         let config = Config::from_text(&config_text(dir.path(), &extra), "test config", &[])
             .expect("valid config");
         let running = node::start(config, &[]).await.expect("node starts");
-        let addr = running
-            .http_addrs()
-            .iter()
-            .find(|(scheme, _, _)| *scheme == HttpScheme::Http)
-            .map(|(_, _, addr)| *addr)
-            .expect("an http listener");
+        let addr = listener_addr(&running, HttpScheme::Http);
         Self {
             running: Some(running),
             dir,
@@ -115,13 +131,14 @@ impl TestNode {
 
     /// GET with this node's mgmt key in the Basic user name.
     pub async fn get(&self, path: &str) -> Reply {
-        self.request(
-            Method::GET,
-            path,
-            &[("authorization", &basic(&self.key))],
-            Bytes::new(),
-        )
-        .await
+        self.get_with_basic(path, &self.key).await
+    }
+
+    /// GET with `key` in the Basic user name.
+    pub async fn get_with_basic(&self, path: &str, key: &str) -> Reply {
+        let auth = basic(key);
+        self.request(Method::GET, path, &[("authorization", &auth)], Bytes::new())
+            .await
     }
 
     /// GET without credentials.
@@ -187,20 +204,7 @@ pub async fn http1_request(
         request = request.header(*name, *value);
     }
     let request = request.body(Full::new(body)).expect("request");
-    let response = sender.send_request(request).await.expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    Reply::read(sender.send_request(request).await.expect("response")).await
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
@@ -275,13 +279,18 @@ impl TestNode {
 
     /// The first listener of `scheme`.
     pub fn addr_of(&self, scheme: HttpScheme) -> SocketAddr {
-        self.running()
-            .http_addrs()
-            .iter()
-            .find(|(s, _, _)| *s == scheme)
-            .map(|(_, _, addr)| *addr)
-            .expect("a listener of that scheme")
+        listener_addr(self.running(), scheme)
     }
+}
+
+/// The address of `running`'s first HTTP listener of `scheme`.
+pub fn listener_addr(running: &RunningNode, scheme: HttpScheme) -> SocketAddr {
+    running
+        .http_addrs()
+        .iter()
+        .find(|(s, _, _)| *s == scheme)
+        .map(|(_, _, addr)| *addr)
+        .unwrap_or_else(|| panic!("no {scheme:?} listener"))
 }
 
 /// `cluster show` on a running single node, byte for byte.
@@ -301,12 +310,36 @@ pub fn assert_ok(reply: &Reply, body: &str) {
 impl TestNode {
     /// POST with this node's mgmt key, `body` sent with `content_type`.
     pub async fn post(&self, path: &str, content_type: &str, body: &str) -> Reply {
+        self.post_bytes(path, content_type, Bytes::from(body.to_owned()))
+            .await
+    }
+
+    /// POST with this node's mgmt key, any `body` bytes sent with `content_type`.
+    pub async fn post_bytes(&self, path: &str, content_type: &str, body: Bytes) -> Reply {
         let auth = basic(&self.key);
         let headers = [
             ("authorization", auth.as_str()),
             ("content-type", content_type),
         ];
-        let body = Bytes::from(body.to_owned());
         self.request(Method::POST, path, &headers, body).await
     }
+}
+
+/// The texts of an alert, one per line (no check of `type`).
+pub fn alert_lines(json: &serde_json::Value) -> String {
+    json["alert"]
+        .as_array()
+        .expect("an alert array")
+        .iter()
+        .map(|e| e["text"].as_str().expect("alert text").to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The texts of the alert `body` must hold (`"type":"alert"` checked), one per line.
+pub fn alert_text(body: &str) -> String {
+    let json: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+    assert_eq!(json["type"], "alert", "{body}");
+    alert_lines(&json)
 }
