@@ -28,7 +28,7 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Accepts connections on `listener` until `stop` turns true, then drains open connections:
-/// each finishes the request it is serving, then closes; after [`DRAIN_TIMEOUT`] the rest are cut.
+/// each finishes the request it is serving, then closes; after a drain timeout (10 s) the rest are cut.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
