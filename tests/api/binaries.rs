@@ -131,7 +131,7 @@ impl Running {
     fn start_in(dir: TempDir, data_dir: &Path) -> Self {
         let data_dir = data_dir.to_path_buf();
         let text = format!(
-            "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\n",
+            "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\nlistener.tcp.default = 127.0.0.1:0\n",
             data_dir.display()
         );
         let path = dir.path().join("vernemq.conf");
@@ -517,7 +517,7 @@ fn a_second_process_on_the_same_data_dir_exits_non_zero() {
 
     let (dir, path) = config_file("");
     let text = format!(
-        "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\n",
+        "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\nlistener.tcp.default = 127.0.0.1:0\n",
         first.data_dir.display()
     );
     std::fs::write(&path, text).expect("write config");
@@ -544,7 +544,7 @@ fn a_corrupt_api_key_file_stops_the_start() {
     std::fs::write(&keys, corrupt).expect("write api_keys.json");
     let path = dir.path().join("vernemq.conf");
     let text = format!(
-        "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\n",
+        "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\nlistener.tcp.default = 127.0.0.1:0\n",
         data.display()
     );
     std::fs::write(&path, text).expect("write config");
