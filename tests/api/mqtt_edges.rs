@@ -53,21 +53,42 @@ async fn listener_show_counts_mqtt_connections() {
     node.stop().await;
 }
 
-/// Sends `bytes` on a fresh connection; answers how long the server took to close it.
-async fn time_to_close(node: &TestNode, bytes: &[u8]) -> Duration {
+/// Sends `bytes` on a fresh connection; answers what the server sent before it closed the
+/// connection, and how long that took.
+async fn exchange(node: &TestNode, bytes: &[u8]) -> (Vec<u8>, Duration) {
     let started = Instant::now();
     let mut stream = TcpStream::connect(mqtt_addr(node)).await.expect("connect");
     if !bytes.is_empty() {
         stream.write_all(bytes).await.expect("write");
     }
+    let mut answer = Vec::new();
     let mut buf = [0u8; 256];
     let closed = tokio::time::timeout(DEADLINE, async {
-        // Whatever the server answers first (a refusing CONNACK), it must then close.
-        while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+        while let Ok(n @ 1..) = stream.read(&mut buf).await {
+            answer.extend_from_slice(&buf[..n]);
+        }
     })
     .await;
     assert!(closed.is_ok(), "{bytes:02x?} left open for {DEADLINE:?}");
-    started.elapsed()
+    (answer, started.elapsed())
+}
+
+/// A 3.1.1-style CONNECT with protocol `name`, `level`, connect `flags` and client `id`.
+fn connect_packet(name: &[u8], level: u8, flags: u8, id: &[u8]) -> Vec<u8> {
+    let mut body = vec![0, u8::try_from(name.len()).expect("short name")];
+    body.extend_from_slice(name);
+    body.extend_from_slice(&[
+        level,
+        flags,
+        0,
+        60,
+        0,
+        u8::try_from(id.len()).expect("short id"),
+    ]);
+    body.extend_from_slice(id);
+    let mut packet = vec![0x10, u8::try_from(body.len()).expect("short packet")];
+    packet.extend(body);
+    packet
 }
 
 /// Deterministic noise from a linear congruential generator.
@@ -87,19 +108,17 @@ async fn garbage_is_closed_and_other_clients_keep_working() {
     // A long connect timeout, so that a close is the answer to the garbage.
     let node = TestNode::start_with("mqtt_connect_timeout = 60000").await;
     let mut client = connect_v4(&node, "bystander").await;
-    let bad_protocol_name: &[u8] = &[
-        0x10, 13, 0, 4, b'X', b'X', b'X', b'X', 4, 0x02, 0, 60, 0, 1, b'c',
-    ];
     let cases: Vec<Vec<u8>> = vec![
         vec![0x10, 0xff, 0xff, 0xff, 0xff, 0x7f],
         b"GET / HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
         noise(64, 1),
         noise(64, 42),
-        bad_protocol_name.to_vec(),
+        connect_packet(b"XXXX", 4, 0x02, b"c"),
+        connect_packet(b"MQTT", 4, 0x03, b"reserved-flag"),
     ];
     for bytes in &cases {
-        let took = time_to_close(&node, bytes).await;
-        assert!(took < Duration::from_secs(5), "{bytes:02x?} took {took:?}");
+        let (answer, _) = exchange(&node, bytes).await;
+        assert_eq!(answer, b"", "no answer to {bytes:02x?}");
     }
     assert_round_trip(&mut client, "still/here").await;
     drop(client);
@@ -109,8 +128,23 @@ async fn garbage_is_closed_and_other_clients_keep_working() {
 #[tokio::test]
 async fn a_silent_connection_is_closed_after_the_connect_timeout() {
     let node = TestNode::start_with("mqtt_connect_timeout = 300").await;
-    let took = time_to_close(&node, b"").await;
+    let (answer, took) = exchange(&node, b"").await;
+    assert_eq!(answer, b"");
     assert!(took >= Duration::from_millis(250), "closed early: {took:?}");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn refused_connects_get_the_connack_3_1_1_asks_for_then_a_close() {
+    let node = TestNode::start_with("mqtt_connect_timeout = 60000").await;
+    // §3.1.2.2: an unsupported protocol level is answered with 0x01.
+    for level in [2, 6, 9] {
+        let (answer, _) = exchange(&node, &connect_packet(b"MQTT", level, 0x02, b"l")).await;
+        assert_eq!(answer, [0x20, 2, 0, 1], "level {level}");
+    }
+    // §3.1.3-8: an empty client id without a clean session is answered with 0x02.
+    let (answer, _) = exchange(&node, &connect_packet(b"MQTT", 4, 0x00, b"")).await;
+    assert_eq!(answer, [0x20, 2, 0, 2]);
     node.stop().await;
 }
 

@@ -42,8 +42,16 @@ pub(super) async fn run<S>(
 {
     let mut framed = Framed::new(stream, MqttCodec::Version(VersionCodec));
     let deadline = Instant::now() + settings.connect_timeout;
-    let Some(connect) = read_connect(&mut framed, deadline, settings.max_packet_size).await else {
-        return;
+    let connect = match read_connect(&mut framed, deadline, settings.max_packet_size).await {
+        Ok(connect) => connect,
+        Err(refusal) => {
+            if let Some(return_code) = refusal {
+                // The version codec cannot encode: answer as 3.1.1.
+                *framed.codec_mut() = MqttCodec::V3(v3::Codec::new(settings.max_packet_size));
+                let _ = framed.send(refused_v3(return_code)).await;
+            }
+            return;
+        }
     };
     let accepted = match state::connect(connect, settings.policy, fresh_client_id) {
         Ok(accepted) => accepted,
@@ -80,26 +88,61 @@ pub(super) async fn run<S>(
 }
 
 /// Detects the protocol version, switches to its codec and reads the CONNECT before `deadline`.
+/// A CONNECT the codec rejects is refused with a 3.1.1 CONNACK where the spec asks for one
+/// (`Err(Some(reason))`: unsupported protocol level, empty client id without clean session) and
+/// otherwise just closed (`Err(None)`).
 async fn read_connect<S>(
     framed: &mut Transport<S>,
     deadline: Instant,
     max_packet_size: u32,
-) -> Option<MqttPacket>
+) -> Result<MqttPacket, Option<v3::ConnectAckReason>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let version = match tokio::time::timeout_at(deadline, framed.next()).await {
         Ok(Some(Ok((MqttPacket::Version(version), _)))) => version,
-        _ => return None,
+        Ok(Some(Err(_))) if is_unsupported_level(framed.read_buffer()) => {
+            return Err(Some(v3::ConnectAckReason::UnacceptableProtocolVersion));
+        }
+        _ => return Err(None),
     };
     *framed.codec_mut() = match version {
         ProtocolVersion::MQTT3 => MqttCodec::V3(v3::Codec::new(max_packet_size)),
         ProtocolVersion::MQTT5 => MqttCodec::V5(v5::Codec::new(max_packet_size, 0)),
     };
     match tokio::time::timeout_at(deadline, framed.next()).await {
-        Ok(Some(Ok((packet, _)))) => Some(packet),
-        _ => None,
+        Ok(Some(Ok((packet, _)))) => Ok(packet),
+        Ok(Some(Err(rmqtt_codec::error::DecodeError::InvalidClientId)))
+            if version == ProtocolVersion::MQTT3 =>
+        {
+            Err(Some(v3::ConnectAckReason::IdentifierRejected))
+        }
+        _ => Err(None),
     }
+}
+
+/// A refusing 3.x CONNACK, encodable whatever codec the connection had reached.
+fn refused_v3(return_code: v3::ConnectAckReason) -> MqttPacket {
+    MqttPacket::V3(v3::Packet::ConnectAck(v3::ConnectAck {
+        return_code,
+        session_present: false,
+    }))
+}
+
+/// Whether `buf` starts with a CONNECT whose protocol name is valid ("MQTT" or "MQIsdp") but whose
+/// level the version codec refused: MQTT 3.1.1 §3.1.2.2 wants CONNACK 0x01 for that, not a close.
+fn is_unsupported_level(buf: &[u8]) -> bool {
+    if buf.first() != Some(&0x10) {
+        return false;
+    }
+    // Skip the remaining length (1 to 4 bytes, high bit = more).
+    let Some(len_bytes) = buf.iter().skip(1).take(4).position(|b| b & 0x80 == 0) else {
+        return false;
+    };
+    let header = &buf[(2 + len_bytes).min(buf.len())..];
+    [&b"\x00\x04MQTT"[..], &b"\x00\x06MQIsdp"[..]]
+        .iter()
+        .any(|name| header.starts_with(name) && header.len() > name.len())
 }
 
 /// Resolves once the node stops (or has gone); the watch guard never lives across an await.
@@ -209,5 +252,20 @@ impl Session<'_> {
                 ..v5::Disconnect::default()
             }))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unsupported_level;
+
+    #[test]
+    fn an_unsupported_level_is_told_apart_from_a_bad_protocol_name() {
+        assert!(is_unsupported_level(b"\x10\x0d\x00\x04MQTT\x09\x02"));
+        assert!(is_unsupported_level(b"\x10\x80\x01\x00\x06MQIsdp\x07"));
+        assert!(!is_unsupported_level(b"\x10\x0d\x00\x04XXXX\x04\x02"));
+        assert!(!is_unsupported_level(b"\x10\x0d\x00\x04MQTT"));
+        assert!(!is_unsupported_level(b"\x10\xff\xff\xff\xff\x7f"));
+        assert!(!is_unsupported_level(b"GET / HTTP/1.1"));
     }
 }
