@@ -198,7 +198,7 @@ fn basic_auth(key: &str) -> String {
 
 async fn start_node(dir: &tempfile::TempDir, addr: &str) -> (RunningNode, String) {
     let text = format!(
-        "platform_data_dir = {}\nlistener.http.default = {addr}\n",
+        "platform_data_dir = {}\nlistener.http.default = {addr}\nlistener.tcp.default = 127.0.0.1:0\n",
         dir.path().display()
     );
     let config = Config::from_text(&text, "bench", &[]).expect("config");

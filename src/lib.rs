@@ -25,4 +25,5 @@ pub mod bootstrap;
 pub mod config;
 pub mod http;
 pub mod logging;
+pub mod mqtt;
 pub mod node;

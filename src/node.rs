@@ -1,4 +1,4 @@
-//! Starts a node: the actor tree, the HTTP(S) listeners and the admin socket; stops it with a drain.
+//! Starts a node: the actor tree, the MQTT and HTTP(S) listeners and the admin socket; stops it with a drain.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use tokio_rustls::TlsAcceptor;
 use vmq_actors::vault::VaultHandle;
 use vmq_actors::{
     ClusterHandle, ConnectionCounts, ListenerInfo, ListenerStatus, ListenersHandle, NodeName,
-    SettingsHandle, SupervisorHandle, TlsInfo,
+    SessionsHandle, SettingsHandle, SupervisorHandle, TlsInfo,
 };
 
 use crate::bootstrap;
@@ -29,6 +29,8 @@ pub struct Node {
     pub listeners: ListenersHandle,
     /// The effective configuration, changed by `set`.
     pub settings: SettingsHandle<Config>,
+    /// Connected MQTT sessions, subscriptions and routing.
+    pub sessions: SessionsHandle,
 }
 
 /// The figures `node status` reports. The MQTT data plane is what moves them; until a node has
@@ -113,6 +115,7 @@ pub struct RunningNode {
     node: Node,
     supervisor: SupervisorHandle,
     http_addrs: Vec<(HttpScheme, String, SocketAddr)>,
+    mqtt_addrs: Vec<(String, SocketAddr)>,
     stop_tx: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     socket_path: PathBuf,
@@ -127,6 +130,11 @@ impl RunningNode {
     /// Where each HTTP(S) listener is bound: (scheme, name, address).
     pub fn http_addrs(&self) -> &[(HttpScheme, String, SocketAddr)] {
         &self.http_addrs
+    }
+
+    /// Where each MQTT listener is bound: (name, address).
+    pub fn mqtt_addrs(&self) -> &[(String, SocketAddr)] {
+        &self.mqtt_addrs
     }
 
     /// The admin socket `vmq-admin` talks to.
@@ -191,12 +199,19 @@ pub async fn start(config: Config, env: &[(String, String)]) -> Result<RunningNo
         .await
         .map_err(StartError::Internal)?;
     match launch(bound, &supervisor, config, env).await {
-        Ok((node, servers, http_addrs, stop_tx)) => {
+        Ok(Launched {
+            node,
+            servers,
+            http_addrs,
+            mqtt_addrs,
+            stop_tx,
+        }) => {
             tracing::info!(node = %node.name(), "node running");
             Ok(RunningNode {
                 node,
                 supervisor,
                 http_addrs,
+                mqtt_addrs,
                 stop_tx,
                 servers,
                 socket_path,
@@ -212,6 +227,7 @@ pub async fn start(config: Config, env: &[(String, String)]) -> Result<RunningNo
 
 /// Every socket of the node, bound: a config that can't be served fails here, before any actor runs.
 struct Bound {
+    mqtt: Vec<(String, TcpListener)>,
     http: Vec<(HttpListener, TcpListener, Option<TlsAcceptor>)>,
     admin: UnixListener,
     socket_path: PathBuf,
@@ -238,23 +254,33 @@ async fn bind_all(config: &Config) -> Result<Bound, StartError> {
         })?;
         http.push((listener.clone(), socket, tls));
     }
+    let mut mqtt = Vec::new();
+    for (name, addr) in config.mqtt_listeners() {
+        let socket = TcpListener::bind(addr).await.map_err(|e| {
+            StartError::Config(format!("listener.tcp.{name}: cannot bind {addr}: {e}"))
+        })?;
+        mqtt.push((name.clone(), socket));
+    }
     let socket_path = data_dir.join("vmq-admin.sock");
     let admin = crate::admin_socket::bind(&socket_path)
         .await
         .map_err(StartError::DataDir)?;
     Ok(Bound {
+        mqtt,
         http,
         admin,
         socket_path,
     })
 }
 
-type Launched = (
-    Node,
-    Vec<JoinHandle<()>>,
-    Vec<(HttpScheme, String, SocketAddr)>,
-    watch::Sender<bool>,
-);
+/// What `launch` started.
+struct Launched {
+    node: Node,
+    servers: Vec<JoinHandle<()>>,
+    http_addrs: Vec<(HttpScheme, String, SocketAddr)>,
+    mqtt_addrs: Vec<(String, SocketAddr)>,
+    stop_tx: watch::Sender<bool>,
+}
 
 /// Starts the actors, imports bootstrap keys, then serves every bound socket.
 async fn launch(
@@ -267,6 +293,7 @@ async fn launch(
     bootstrap::import_keys(&node, &config, env).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut servers = Vec::new();
+    let mqtt_addrs = serve_mqtt(bound.mqtt, &node, &stop_rx, &mut servers).await?;
     let mut http_addrs = Vec::new();
     for (listener, socket, acceptor) in bound.http {
         let addr = socket
@@ -297,7 +324,52 @@ async fn launch(
         .set_local_running(true)
         .await
         .map_err(|e| StartError::Internal(e.to_string()))?;
-    Ok((node, servers, http_addrs, stop_tx))
+    Ok(Launched {
+        node,
+        servers,
+        http_addrs,
+        mqtt_addrs,
+        stop_tx,
+    })
+}
+
+/// Registers each bound MQTT listener as kind `mqtt` and starts its accept loop.
+async fn serve_mqtt(
+    bound: Vec<(String, TcpListener)>,
+    node: &Node,
+    stop_rx: &watch::Receiver<bool>,
+    servers: &mut Vec<JoinHandle<()>>,
+) -> Result<Vec<(String, SocketAddr)>, StartError> {
+    let mut addrs = Vec::new();
+    for (name, socket) in bound {
+        let addr = socket
+            .local_addr()
+            .map_err(|e| StartError::Internal(e.to_string()))?;
+        let counts = Arc::new(ConnectionCounts::default());
+        let info = ListenerInfo {
+            kind: "mqtt",
+            name: name.clone(),
+            addr,
+            mountpoint: String::new(),
+            max_conns: None,
+            tls: None,
+            status: ListenerStatus::Running,
+            counts: Arc::clone(&counts),
+        };
+        node.listeners
+            .register(info)
+            .await
+            .map_err(|e| StartError::Internal(e.to_string()))?;
+        tracing::info!(listener = %name, %addr, "MQTT listener bound");
+        servers.push(tokio::spawn(crate::mqtt::serve(
+            socket,
+            node.clone(),
+            counts,
+            stop_rx.clone(),
+        )));
+        addrs.push((name, addr));
+    }
+    Ok(addrs)
 }
 
 async fn start_actors(
@@ -317,11 +389,15 @@ async fn start_actors(
     let settings = SettingsHandle::start(config, supervisor)
         .await
         .map_err(StartError::Internal)?;
+    let sessions = SessionsHandle::start(supervisor)
+        .await
+        .map_err(StartError::Internal)?;
     Ok(Node {
         vault,
         cluster,
         listeners,
         settings,
+        sessions,
     })
 }
 

@@ -12,6 +12,9 @@
 //!   message round trip;
 //! - **cluster membership** (`cluster/`) knows the members and whether each runs;
 //! - the **listener registry** (`listeners/`) knows every bound listener and its connection counts;
+//! - the **session registry** (`sessions/`) knows every connected MQTT session by client id
+//!   (a second connection takes the id over), owns the subscription trie (`router/`) and routes
+//!   publishes; each connection runs its own task around the MQTT state machine (`sessions/state.rs`);
 //! - **runtime settings** (`settings/`) hold the effective configuration and apply `set`.
 //!
 //! Callers never see an `ActorRef`: each actor comes with a `…Handle` whose methods send one
@@ -20,6 +23,8 @@
 pub mod call;
 pub mod cluster;
 pub mod listeners;
+pub mod router;
+pub mod sessions;
 pub mod settings;
 mod slot;
 pub mod supervisor;
@@ -32,6 +37,7 @@ pub use listeners::{
     ConnectionCounts, ConnectionGuard, ListenerEntry, ListenerId, ListenerInfo, ListenerStatus,
     ListenersHandle, TlsInfo,
 };
+pub use sessions::{ConnectPolicy, ConnectionSettings, SessionInfo, SessionsHandle};
 pub use settings::{RuntimeSettings, SettingsHandle};
 pub use supervisor::SupervisorHandle;
 pub use types::{ApiKey, KeyDigest, NodeName, Scope};

@@ -177,7 +177,7 @@ fn an_address_in_use_exits_78_naming_the_listener() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let text = format!(
-        "platform_data_dir = {}\nlistener.http.alpha = 127.0.0.1:0\nlistener.http.busy = 127.0.0.1:{port}\n",
+        "platform_data_dir = {}\nlistener.tcp.default = 127.0.0.1:0\nlistener.http.alpha = 127.0.0.1:0\nlistener.http.busy = 127.0.0.1:{port}\n",
         data.display()
     );
     let path = write_config(dir.path(), &text);

@@ -325,7 +325,10 @@ async fn listener_show_takes_short_and_long_flags() {
     let out = admin(&node, &["listener", "show", "-t", "-m", "--format=json"]).await;
     assert_success(&out, "listener show -t -m --format=json");
     let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
-    let row = &json["table"][0];
+    let http_row = json["table"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["type"] == "http"));
+    let row = http_row.expect("the HTTP listener's row");
     for column in ["tls_version", "allowed_protocol_versions", "port", "type"] {
         assert!(row.get(column).is_some(), "{column}: {json}");
     }

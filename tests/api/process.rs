@@ -58,10 +58,10 @@ pub fn write_config(dir: &Path, text: &str) -> PathBuf {
     path
 }
 
-/// The config of a serving node: its data in `data`, one HTTP listener on port 0.
+/// The config of a serving node: its data in `data`, one HTTP and one MQTT listener on port 0.
 pub fn serving_config(data: &Path) -> String {
     format!(
-        "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\n",
+        "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\nlistener.tcp.default = 127.0.0.1:0\n",
         data.display()
     )
 }

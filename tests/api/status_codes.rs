@@ -313,14 +313,16 @@ async fn aliases_run_the_same_commands() {
     let listeners = node.get("/api/v1/listeners").await;
     assert_eq!(listeners.status.as_u16(), 200, "{listeners:?}");
     let rows = listeners.json()["table"].clone();
-    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
-    let row = &rows[0];
+    // The MQTT listener first, then the HTTP one.
+    assert_eq!(rows.as_array().map(Vec::len), Some(2), "{rows}");
+    assert_eq!(rows[0]["type"], "mqtt");
+    let row = &rows[1];
     assert_eq!(row["type"], "http");
     assert_eq!(row["address"], "127.0.0.1");
     assert_eq!(row["port"], node.addr.port().to_string());
     assert_eq!(row["status"], "running");
     let tls = node.get("/api/v1/listeners?--tls").await.json();
-    assert_eq!(tls["table"][0]["certfile"], "", "{tls}");
+    assert_eq!(tls["table"][1]["certfile"], "", "{tls}");
     node.stop().await;
 }
 

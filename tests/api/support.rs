@@ -177,8 +177,16 @@ pub fn config_text(dir: &Path, extra: &str) -> String {
     } else {
         "listener.http.default = 127.0.0.1:0\n"
     };
+    let has_mqtt = extra
+        .lines()
+        .any(|l| l.trim_start().starts_with("listener.tcp."));
+    let mqtt = if has_mqtt {
+        ""
+    } else {
+        "listener.tcp.default = 127.0.0.1:0\n"
+    };
     format!(
-        "platform_data_dir = {}\n{http}{extra}\n",
+        "platform_data_dir = {}\n{http}{mqtt}{extra}\n",
         dir.join("data").display()
     )
 }

@@ -1,0 +1,82 @@
+//! The MQTT front end: `serve` accepts on one bound listener until shutdown, then drains.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use vmq_actors::{ConnectPolicy, ConnectionCounts, ConnectionSettings};
+
+use crate::config::Config;
+use crate::node::Node;
+
+/// How long a drain waits for connections to close after they were told to.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Accepts MQTT connections on `listener` until `stop` turns true; each connection is a session
+/// that closes itself (MQTT 5: DISCONNECT "server shutting down") when the node stops.
+pub async fn serve(
+    listener: TcpListener,
+    node: Node,
+    counts: Arc<ConnectionCounts>,
+    stop: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    let mut stop_accepting = stop.clone();
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = stopped(&mut stop_accepting) => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        while connections.try_join_next().is_some() {}
+        let _ = stream.set_nodelay(true);
+        let guard = counts.open();
+        let settings = settings(&node.config());
+        let sessions = node.sessions.clone();
+        let stop = stop.clone();
+        connections.spawn(async move {
+            sessions.serve(stream, peer, settings, stop).await;
+            drop(guard);
+        });
+    }
+    drop(listener);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while connections.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        tracing::warn!("MQTT connections still open after the drain timeout; closing them");
+        connections.abort_all();
+    }
+}
+
+/// Resolves once the node stops (or has gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// The settings a new connection gets, read from the configuration in force when it is accepted
+/// (so `set allow_anonymous=off` applies to the next connection).
+pub fn settings(config: &Config) -> ConnectionSettings {
+    let number = |key: &str, default: u64| {
+        config
+            .get(key)
+            .and_then(|value| value.parse::<u64>().ok())
+            .unwrap_or(default)
+    };
+    ConnectionSettings {
+        policy: ConnectPolicy {
+            allow_anonymous: config.get("allow_anonymous") != Some("off"),
+        },
+        max_packet_size: u32::try_from(number("max_message_size", 0)).unwrap_or(0),
+        connect_timeout: Duration::from_millis(number("mqtt_connect_timeout", 5000)),
+    }
+}
