@@ -4,14 +4,15 @@
 //! node answers with JSON lines, each `{"stdout":"…"}` or `{"stderr":"…"}`, and a last line
 //! `{"exit":N}`. Opening the socket (mode 0600, in the data directory) is the credential.
 
-use std::future::Future;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::watch;
 
+use crate::accept::stopped;
 use crate::admin::{self, render, CommandLine, Format};
 use crate::node::Node;
 
@@ -57,12 +58,11 @@ pub async fn bind(path: &Path) -> Result<UnixListener, String> {
     Ok(listener)
 }
 
-/// Serves CLI connections until `shutdown` resolves.
-pub async fn serve(listener: UnixListener, node: Node, shutdown: impl Future<Output = ()>) {
-    tokio::pin!(shutdown);
+/// Serves CLI connections until `stop` turns true.
+pub async fn serve(listener: UnixListener, node: Node, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
-            () = &mut shutdown => break,
+            () = stopped(&mut stop) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let node = node.clone();

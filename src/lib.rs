@@ -19,6 +19,7 @@
 //! actors/             the `vmq-actors` crate: supervisor, vault, cluster, listeners, settings
 //! ```
 
+pub mod accept;
 pub mod admin;
 pub mod admin_socket;
 pub mod bootstrap;

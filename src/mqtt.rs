@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use vmq_actors::{ConnectPolicy, ConnectionCounts, ConnectionSettings};
 
+use crate::accept::accept_until_stopped;
 use crate::config::Config;
 use crate::node::Node;
 
@@ -22,45 +22,24 @@ pub async fn serve(
     counts: Arc<ConnectionCounts>,
     stop: watch::Receiver<bool>,
 ) {
-    let mut connections = JoinSet::new();
-    let mut stop_accepting = stop.clone();
-    loop {
-        let (stream, peer) = tokio::select! {
-            () = stopped(&mut stop_accepting) => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        while connections.try_join_next().is_some() {}
-        let _ = stream.set_nodelay(true);
-        let guard = counts.open();
-        let settings = settings(&node.config());
-        let sessions = node.sessions.clone();
-        let stop = stop.clone();
-        connections.spawn(async move {
-            sessions.serve(stream, peer, settings, stop).await;
-            drop(guard);
-        });
-    }
-    drop(listener);
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        while connections.join_next().await.is_some() {}
-    });
-    if drained.await.is_err() {
-        tracing::warn!("MQTT connections still open after the drain timeout; closing them");
-        connections.abort_all();
-    }
-}
-
-/// Resolves once the node stops (or has gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stop| *stop).await;
+    let accepting = stop.clone();
+    accept_until_stopped(
+        listener,
+        accepting,
+        DRAIN_TIMEOUT,
+        "mqtt",
+        |stream, peer| {
+            let guard = counts.open();
+            let settings = settings(&node.config());
+            let sessions = node.sessions.clone();
+            let stop = stop.clone();
+            async move {
+                sessions.serve(stream, peer, settings, stop).await;
+                drop(guard);
+            }
+        },
+    )
+    .await;
 }
 
 /// The settings a new connection gets, read from the configuration in force when it is accepted

@@ -317,7 +317,7 @@ async fn launch(
     servers.push(tokio::spawn(crate::admin_socket::serve(
         bound.admin,
         node.clone(),
-        stopped(stop_rx),
+        stop_rx,
     )));
     tracing::info!(socket = %bound.socket_path.display(), "admin socket bound");
     node.cluster
@@ -441,8 +441,4 @@ fn listener_error(listener: &HttpListener, problem: &str) -> StartError {
         listener.scheme.as_str(),
         listener.name
     ))
-}
-
-async fn stopped(mut stop: watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopped| *stopped).await;
 }

@@ -16,9 +16,11 @@ use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use vmq_actors::ConnectionCounts;
+
+use crate::accept::{accept_until_stopped, stopped};
 
 pub use routes::HttpContext;
 
@@ -36,40 +38,24 @@ pub async fn serve(
     counts: Arc<ConnectionCounts>,
     stop: watch::Receiver<bool>,
 ) {
-    let mut connections = JoinSet::new();
-    let mut stopped = stop.clone();
-    loop {
-        let (stream, _peer) = tokio::select! {
-            () = stopped_signal(&mut stopped) => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        while connections.try_join_next().is_some() {}
-        let _ = stream.set_nodelay(true);
-        let connection = Connection {
-            ctx: Arc::clone(&ctx),
-            tls: tls.clone(),
-            guard: counts.open(),
-            header_timeout: ctx.node.config().http_header_read_timeout(),
-            stop: stop.clone(),
-        };
-        connections.spawn(connection.run(stream));
-    }
-    drop(listener);
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        while connections.join_next().await.is_some() {}
-    });
-    if drained.await.is_err() {
-        tracing::warn!("HTTP connections still open after the drain timeout; closing them");
-        connections.abort_all();
-    }
+    let accepting = stop.clone();
+    accept_until_stopped(
+        listener,
+        accepting,
+        DRAIN_TIMEOUT,
+        "http",
+        |stream, _peer| {
+            let connection = Connection {
+                ctx: Arc::clone(&ctx),
+                tls: tls.clone(),
+                guard: counts.open(),
+                header_timeout: ctx.node.config().http_header_read_timeout(),
+                stop: stop.clone(),
+            };
+            connection.run(stream)
+        },
+    )
+    .await;
 }
 
 /// One accepted connection and what serving it needs.
@@ -134,7 +120,7 @@ impl Connection {
                         break;
                     }
                 }
-                () = stopped_signal(&mut self.stop) => {
+                () = stopped(&mut self.stop) => {
                     let _ = drain_tx.send(());
                     let _ = (&mut served.0).await;
                     break;
@@ -144,11 +130,6 @@ impl Connection {
         drop(served);
         drop(self.guard);
     }
-}
-
-/// Resolves once the node stops (or has gone).
-async fn stopped_signal(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 /// The connection task: aborted when its supervisor goes (timeout, drain cut-off).
