@@ -16,7 +16,10 @@
 //!   http/             serve (hyper, HTTP/1.1 + h2, TLS), routes.rs, auth.rs, health.rs,
 //!                     response.rs (THE error → status table), tls.rs
 //!   admin_socket.rs   the Unix-socket server the CLI talks to
-//! actors/             the `vmq-actors` crate: supervisor, vault, cluster, listeners, settings
+//!   accept.rs         the accept loop of every TCP listener (HTTP, MQTT), drain on stop
+//!   mqtt.rs           the MQTT listeners: per-connection settings, sessions from vmq-actors
+//! actors/             the `vmq-actors` crate: supervisor, vault, cluster, listeners, settings,
+//!                     sessions (MQTT state machine, registry), router (subscription trie)
 //! ```
 
 pub mod accept;
