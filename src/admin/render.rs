@@ -65,21 +65,32 @@ fn write_element(out: &mut String, element: &Element) {
 }
 
 fn write_rows(out: &mut String, table: &Table) {
-    let mut order: Vec<usize> = (0..table.columns.len()).collect();
-    order.sort_by(|&a, &b| table.columns[a].cmp(&table.columns[b]));
+    // Each row is an object with sorted keys: sort the columns and escape their names once.
+    let mut keys: Vec<(usize, String)> = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let mut key = String::with_capacity(name.len() + 3);
+            write_string(&mut key, name);
+            key.push(':');
+            (index, key)
+        })
+        .collect();
+    keys.sort_by(|(a, _), (b, _)| table.columns[*a].cmp(&table.columns[*b]));
+    out.reserve(table.rows.len() * (keys.iter().map(|(_, k)| k.len() + 8).sum::<usize>() + 2));
     out.push('[');
     for (r, row) in table.rows.iter().enumerate() {
         if r > 0 {
             out.push(',');
         }
         out.push('{');
-        for (n, &column) in order.iter().enumerate() {
+        for (n, (column, key)) in keys.iter().enumerate() {
             if n > 0 {
                 out.push(',');
             }
-            write_string(out, &table.columns[column]);
-            out.push(':');
-            write_cell(out, row.get(column).unwrap_or(&Cell::Null));
+            out.push_str(key);
+            write_cell(out, row.get(*column).unwrap_or(&Cell::Null));
         }
         out.push('}');
     }
@@ -90,12 +101,29 @@ fn write_cell(out: &mut String, cell: &Cell) {
     match cell {
         // VerneMQ trims spaces (only spaces) around string cells.
         Cell::Str(text) => write_string(out, text.trim_matches(' ')),
-        Cell::Int(number) => {
-            let _ = write!(out, "{number}");
-        }
+        Cell::Int(number) => write_integer(out, *number),
         Cell::Bool(flag) => out.push_str(if *flag { "true" } else { "false" }),
         Cell::Null => out.push_str("null"),
     }
+}
+
+/// Decimal digits without the formatting machinery (cells are mostly small integers).
+fn write_integer(out: &mut String, number: i64) {
+    if number < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut rest = number.unsigned_abs();
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 fn write_string(out: &mut String, text: &str) {
@@ -226,7 +254,10 @@ fn write_table_line(out: &mut String, widths: &[usize], cells: &[String]) {
                 .and_then(|c| c.lines().nth(line_no))
                 .unwrap_or("");
             let pad = width.saturating_sub(line.chars().count());
-            let _ = write!(out, " {line}{} |", " ".repeat(pad));
+            out.push(' ');
+            out.push_str(line);
+            out.extend(std::iter::repeat_n(' ', pad));
+            out.push_str(" |");
         }
         out.push('\n');
     }
@@ -310,6 +341,15 @@ mod tests {
         );
         let parsed: serde_json::Value = serde_json::from_str(&text).expect("valid json");
         assert_eq!(parsed["table"][0]["s"], "a\"b\\\n");
+    }
+
+    #[test]
+    fn integers_of_every_size() {
+        for number in [0, 7, -7, 10, 1234567890, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            write_integer(&mut out, number);
+            assert_eq!(out, number.to_string());
+        }
     }
 
     #[test]
