@@ -299,7 +299,14 @@ async fn launch(
         let addr = socket
             .local_addr()
             .map_err(|e| StartError::Internal(e.to_string()))?;
-        let counts = register(&node, &listener, addr).await?;
+        let counts = register(
+            &node,
+            listener.scheme.as_str(),
+            &listener.name,
+            addr,
+            tls_info(&listener),
+        )
+        .await?;
         tracing::info!(listener = %listener.name, scheme = listener.scheme.as_str(), %addr, "HTTP listener bound");
         http_addrs.push((listener.scheme, listener.name.clone(), addr));
         let ctx = Arc::new(HttpContext {
@@ -345,21 +352,7 @@ async fn serve_mqtt(
         let addr = socket
             .local_addr()
             .map_err(|e| StartError::Internal(e.to_string()))?;
-        let counts = Arc::new(ConnectionCounts::default());
-        let info = ListenerInfo {
-            kind: "mqtt",
-            name: name.clone(),
-            addr,
-            mountpoint: String::new(),
-            max_conns: None,
-            tls: None,
-            status: ListenerStatus::Running,
-            counts: Arc::clone(&counts),
-        };
-        node.listeners
-            .register(info)
-            .await
-            .map_err(|e| StartError::Internal(e.to_string()))?;
+        let counts = register(node, "mqtt", &name, addr, None).await?;
         tracing::info!(listener = %name, %addr, "MQTT listener bound");
         servers.push(tokio::spawn(crate::mqtt::serve(
             socket,
@@ -401,26 +394,19 @@ async fn start_actors(
     })
 }
 
+/// Puts a bound listener in the registry (`listener show`, `/health`); returns the counts its
+/// accept loop keeps up to date.
 async fn register(
     node: &Node,
-    listener: &HttpListener,
+    kind: &'static str,
+    name: &str,
     addr: SocketAddr,
+    tls: Option<TlsInfo>,
 ) -> Result<Arc<ConnectionCounts>, StartError> {
     let counts = Arc::new(ConnectionCounts::default());
-    let tls = listener.tls.as_ref().map(|files| TlsInfo {
-        certfile: files.certfile.display().to_string(),
-        keyfile: files.keyfile.display().to_string(),
-        cafile: files
-            .cafile
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        require_certificate: files.require_certificate,
-        tls_version: "tlsv1.2, tlsv1.3".to_owned(),
-    });
     let info = ListenerInfo {
-        kind: listener.scheme.as_str(),
-        name: listener.name.clone(),
+        kind,
+        name: name.to_owned(),
         addr,
         mountpoint: String::new(),
         max_conns: None,
@@ -433,6 +419,21 @@ async fn register(
         .await
         .map_err(|e| StartError::Internal(e.to_string()))?;
     Ok(counts)
+}
+
+/// What `listener show --tls` prints of an HTTPS listener's files.
+fn tls_info(listener: &HttpListener) -> Option<TlsInfo> {
+    listener.tls.as_ref().map(|files| TlsInfo {
+        certfile: files.certfile.display().to_string(),
+        keyfile: files.keyfile.display().to_string(),
+        cafile: files
+            .cafile
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        require_certificate: files.require_certificate,
+        tls_version: "tlsv1.2, tlsv1.3".to_owned(),
+    })
 }
 
 fn listener_error(listener: &HttpListener, problem: &str) -> StartError {
