@@ -6,7 +6,7 @@
 //! src/
 //!   main.rs           args → Config::load → node::start → wait for a signal → drain
 //!   bin/vmq-admin.rs  the CLI: argv → admin socket → print
-//!   node.rs           starts the actor tree and the front ends; RunningNode::stop drains
+//!   node/             mod.rs: Node, run, start, RunningNode::stop (drain); launch.rs: bind, start actors, serve
 //!   bootstrap.rs      api_key_file and DOCKER_VERNEMQ_API_KEY imported at start
 //!   logging.rs        tracing subscriber, shutdown signals
 //!   config/           vernemq.conf parser, typed schema, embedded defaults, env overrides

@@ -1,0 +1,224 @@
+//! Starts a node: the actor tree, the MQTT and HTTP(S) listeners and the admin socket; stops it with a drain.
+
+mod launch;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use vmq_actors::vault::VaultHandle;
+use vmq_actors::{
+    ClusterHandle, ListenersHandle, NodeName, SessionsHandle, SettingsHandle, SupervisorHandle,
+};
+
+use crate::config::{Config, HttpScheme};
+use launch::{bind_all, launch, Launched};
+
+/// What commands run against: the handles of a running node's actors. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// API keys.
+    pub vault: VaultHandle,
+    /// Cluster membership.
+    pub cluster: ClusterHandle,
+    /// Bound listeners.
+    pub listeners: ListenersHandle,
+    /// The effective configuration, changed by `set`.
+    pub settings: SettingsHandle<Config>,
+    /// Connected MQTT sessions, subscriptions and routing.
+    pub sessions: SessionsHandle,
+}
+
+/// The figures `node status` reports. The MQTT data plane is what moves them; until a node has
+/// one, they are all zero.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NodeFigures {
+    /// Online sessions.
+    pub num_online: u64,
+    /// Offline (persistent) sessions.
+    pub num_offline: u64,
+    /// PUBLISH packets received.
+    pub msg_in: u64,
+    /// PUBLISH packets sent.
+    pub msg_out: u64,
+    /// Messages put into queues.
+    pub queue_in: u64,
+    /// Messages taken out of queues.
+    pub queue_out: u64,
+    /// Messages dropped by full queues.
+    pub queue_drop: u64,
+    /// Messages for queues that had gone.
+    pub queue_unhandled: u64,
+    /// Subscriptions.
+    pub num_subscriptions: u64,
+    /// Retained messages.
+    pub num_retained: u64,
+    /// Publishes matched to local subscribers.
+    pub matches_local: u64,
+    /// Publishes matched to remote subscribers.
+    pub matches_remote: u64,
+}
+
+impl Node {
+    /// This node's name.
+    pub fn name(&self) -> &NodeName {
+        self.cluster.local()
+    }
+
+    /// The configuration in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.settings.current()
+    }
+
+    /// The figures for `node status`.
+    pub fn figures(&self) -> NodeFigures {
+        NodeFigures::default()
+    }
+}
+
+/// Why a node could not start, with the exit code `main` uses for it.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener address or TLS file that can't be used (EX_CONFIG).
+    #[error("{0}")]
+    Config(String),
+    /// The data directory can't be created or used (EX_CANTCREAT).
+    #[error("{0}")]
+    DataDir(String),
+    /// Stored data can't be read (EX_DATAERR).
+    #[error("{0}")]
+    Data(String),
+    /// The actor system failed to start (EX_SOFTWARE).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl StartError {
+    /// The sysexits code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StartError::Config(_) => 78,
+            StartError::DataDir(_) => 73,
+            StartError::Data(_) => 65,
+            StartError::Internal(_) => 70,
+        }
+    }
+}
+
+/// A started node. Dropping it does not stop it: call [`RunningNode::stop`].
+#[derive(Debug)]
+pub struct RunningNode {
+    node: Node,
+    supervisor: SupervisorHandle,
+    http_addrs: Vec<(HttpScheme, String, SocketAddr)>,
+    mqtt_addrs: Vec<(String, SocketAddr)>,
+    stop_tx: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    socket_path: PathBuf,
+}
+
+impl RunningNode {
+    /// The handles, for in-process callers (tests, benches).
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// Where each HTTP(S) listener is bound: (scheme, name, address).
+    pub fn http_addrs(&self) -> &[(HttpScheme, String, SocketAddr)] {
+        &self.http_addrs
+    }
+
+    /// Where each MQTT listener is bound: (name, address).
+    pub fn mqtt_addrs(&self) -> &[(String, SocketAddr)] {
+        &self.mqtt_addrs
+    }
+
+    /// The admin socket `vmq-admin` talks to.
+    pub fn admin_socket(&self) -> &std::path::Path {
+        &self.socket_path
+    }
+
+    /// Resolves if the supervisor gave up on the actor tree (the node must then stop).
+    pub async fn failed(&self) -> String {
+        self.supervisor.gave_up().await
+    }
+
+    /// Marks the node not ready, stops accepting, drains open requests, stops the actors.
+    pub async fn stop(self) {
+        let _ = self.node.cluster.set_local_running(false).await;
+        let _ = self.stop_tx.send(true);
+        for server in self.servers {
+            let _ = server.await;
+        }
+        let _ = std::fs::remove_file(&self.socket_path);
+        self.supervisor.shutdown();
+        tracing::info!("node stopped");
+    }
+}
+
+/// Runs a node until Ctrl-C or SIGTERM (then drains; exit code 0) or until its supervisor gives
+/// up (exit code 70). Returns the process exit code.
+pub async fn run(config: Config, env: &[(String, String)]) -> u8 {
+    let mut signal = match crate::logging::ShutdownSignal::install() {
+        Ok(signal) => signal,
+        Err(error) => {
+            eprintln!("vmq-node: cannot install signal handlers: {error}");
+            return 71;
+        }
+    };
+    let running = match start(config, env).await {
+        Ok(running) => running,
+        Err(error) => {
+            tracing::error!(%error, "the node could not start");
+            eprintln!("vmq-node: {error}");
+            return u8::try_from(error.exit_code()).unwrap_or(1);
+        }
+    };
+    let code = tokio::select! {
+        () = signal.received() => 0,
+        reason = running.failed() => {
+            eprintln!("vmq-node: {reason}");
+            70
+        }
+    };
+    tracing::info!("draining");
+    running.stop().await;
+    code
+}
+
+/// Starts everything; every listener is bound before this returns.
+/// `env` is the process environment (for the bootstrap key).
+pub async fn start(config: Config, env: &[(String, String)]) -> Result<RunningNode, StartError> {
+    let bound = bind_all(&config).await?;
+    let socket_path = bound.socket_path.clone();
+    let (supervisor, _join) = SupervisorHandle::start()
+        .await
+        .map_err(StartError::Internal)?;
+    match launch(bound, &supervisor, config, env).await {
+        Ok(Launched {
+            node,
+            servers,
+            http_addrs,
+            mqtt_addrs,
+            stop_tx,
+        }) => {
+            tracing::info!(node = %node.name(), "node running");
+            Ok(RunningNode {
+                node,
+                supervisor,
+                http_addrs,
+                mqtt_addrs,
+                stop_tx,
+                servers,
+                socket_path,
+            })
+        }
+        Err(error) => {
+            supervisor.shutdown();
+            let _ = std::fs::remove_file(&socket_path);
+            Err(error)
+        }
+    }
+}
