@@ -45,17 +45,11 @@ pub async fn serve(
 /// The settings a new connection gets, read from the configuration in force when it is accepted
 /// (so `set allow_anonymous=off` applies to the next connection).
 pub fn settings(config: &Config) -> ConnectionSettings {
-    let number = |key: &str, default: u64| {
-        config
-            .get(key)
-            .and_then(|value| value.parse::<u64>().ok())
-            .unwrap_or(default)
-    };
     ConnectionSettings {
         policy: ConnectPolicy {
-            allow_anonymous: config.get("allow_anonymous") != Some("off"),
+            allow_anonymous: config.allow_anonymous(),
         },
-        max_packet_size: u32::try_from(number("max_message_size", 0)).unwrap_or(0),
-        connect_timeout: Duration::from_millis(number("mqtt_connect_timeout", 5000)),
+        max_packet_size: config.max_message_size(),
+        connect_timeout: config.mqtt_connect_timeout(),
     }
 }

@@ -71,6 +71,9 @@ pub struct Config {
     api_key_file: Option<PathBuf>,
     http_header_read_timeout: Duration,
     log_level: String,
+    allow_anonymous: bool,
+    max_message_size: u32,
+    mqtt_connect_timeout: Duration,
 }
 
 impl Config {
@@ -131,6 +134,7 @@ impl Config {
         let nodename = NodeName::parse(required(&settings, "nodename")?)
             .map_err(|message| settings.error("nodename", message))?;
         let timeout_ms: u64 = parsed(&settings, "http_header_read_timeout")?.unwrap_or(10_000);
+        let connect_timeout_ms: u64 = parsed(&settings, "mqtt_connect_timeout")?.unwrap_or(5_000);
         Ok(Config {
             nodename,
             data_dir: PathBuf::from(required(&settings, "platform_data_dir")?),
@@ -143,6 +147,9 @@ impl Config {
             api_key_file: settings.value("api_key_file").map(PathBuf::from),
             http_header_read_timeout: Duration::from_millis(timeout_ms),
             log_level: required(&settings, "log.console.level")?.to_owned(),
+            allow_anonymous: settings.value("allow_anonymous") == Some("on"),
+            max_message_size: parsed(&settings, "max_message_size")?.unwrap_or(0),
+            mqtt_connect_timeout: Duration::from_millis(connect_timeout_ms),
             values: settings.into_values(),
         })
     }
@@ -193,6 +200,21 @@ impl Config {
 
     pub fn http_header_read_timeout(&self) -> Duration {
         self.http_header_read_timeout
+    }
+
+    /// `allow_anonymous`: whether MQTT clients without a username may connect.
+    pub fn allow_anonymous(&self) -> bool {
+        self.allow_anonymous
+    }
+
+    /// `max_message_size`: the largest MQTT packet accepted, in bytes; 0 = the protocol maximum.
+    pub fn max_message_size(&self) -> u32 {
+        self.max_message_size
+    }
+
+    /// `mqtt_connect_timeout`: how long a new MQTT connection has to send CONNECT.
+    pub fn mqtt_connect_timeout(&self) -> Duration {
+        self.mqtt_connect_timeout
     }
 
     /// `log.console.level`: `debug`, `info`, `warning` or `error`.

@@ -161,3 +161,28 @@ fn print_reads_back_as_the_same_config() {
         Ok(defaults)
     );
 }
+
+#[test]
+fn mqtt_settings_are_typed_and_follow_set() {
+    let old = config("");
+    assert!(old.allow_anonymous());
+    assert_eq!(old.max_message_size(), 0);
+    assert_eq!(
+        old.mqtt_connect_timeout(),
+        std::time::Duration::from_millis(5000)
+    );
+    let new = applied(
+        &old,
+        &[
+            ("allow_anonymous", "off"),
+            ("max_message_size", "1024"),
+            ("mqtt_connect_timeout", "300"),
+        ],
+    );
+    assert!(!new.allow_anonymous());
+    assert_eq!(new.max_message_size(), 1024);
+    assert_eq!(
+        new.mqtt_connect_timeout(),
+        std::time::Duration::from_millis(300)
+    );
+}
