@@ -166,6 +166,10 @@ enum End {
     Closed,
     TakenOver,
     Stopping,
+    /// The registry actor died, taking this session's mailbox with it: without routes the
+    /// connection would silently receive nothing, so it is closed and the client reconnects
+    /// to the restarted registry.
+    RegistryLost,
 }
 
 struct Session<'a> {
@@ -205,7 +209,10 @@ impl Session<'_> {
                         break End::Closed;
                     }
                 }
-                _ = &mut kicked => break End::TakenOver,
+                kick = &mut kicked => break match kick {
+                    Ok(()) => End::TakenOver,
+                    Err(_) => End::RegistryLost,
+                },
                 () = stopped(&mut stop) => break End::Stopping,
                 () = idle, if self.idle.is_some() => break End::Closed,
             }
@@ -245,6 +252,7 @@ impl Session<'_> {
             End::Closed => return None,
             End::TakenOver => v5::DisconnectReasonCode::SessionTakenOver,
             End::Stopping => v5::DisconnectReasonCode::ServerShuttingDown,
+            End::RegistryLost => v5::DisconnectReasonCode::UnspecifiedError,
         };
         self.state.is_v5().then(|| {
             MqttPacket::V5(v5::Packet::Disconnect(v5::Disconnect {

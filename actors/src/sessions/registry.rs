@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -9,6 +10,11 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::router::SubscriptionTrie;
+
+/// Session ids are unique for the life of the process, not of one registry: after the registry
+/// actor restarts, a closing connection from before may still unregister its old id, which must
+/// never name a session registered since.
+static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Identifies one connection's session in the registry (a client id outlives its connections).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,7 +66,6 @@ pub struct SessionsState {
     by_client: HashMap<String, SessionId>,
     sessions: HashMap<SessionId, Entry>,
     trie: SubscriptionTrie<SessionId>,
-    next_id: u64,
     published: Arc<ArcSwap<Vec<SessionInfo>>>,
 }
 
@@ -72,7 +77,6 @@ impl SessionsState {
             by_client: HashMap::new(),
             sessions: HashMap::new(),
             trie: SubscriptionTrie::default(),
-            next_id: 0,
             published,
         }
     }
@@ -84,8 +88,7 @@ impl SessionsState {
                 let _ = entry.mailbox.kick.send(());
             }
         }
-        self.next_id += 1;
-        let id = SessionId(self.next_id);
+        let id = SessionId(NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed));
         self.by_client.insert(info.client_id.clone(), id);
         let entry = Entry {
             info,
@@ -208,6 +211,31 @@ mod tests {
         assert_eq!(published.load().len(), 1);
         state.unregister(second);
         assert!(published.load().is_empty());
+    }
+
+    #[test]
+    fn a_restarted_registry_never_reuses_an_id() {
+        let (mut before, _) = state();
+        let (old_box, _old_inbox) = mailbox();
+        let old = before.register(info("a"), old_box);
+        drop(before);
+        let (mut after, published) = state();
+        let (new_box, _new_inbox) = mailbox();
+        let new = after.register(info("b"), new_box);
+        assert_ne!(old, new);
+        // The pre-restart connection's late unregister leaves the new session alone.
+        after.unregister(old);
+        assert_eq!(published.load().len(), 1);
+    }
+
+    #[test]
+    fn dropping_the_registry_state_tells_every_connection() {
+        let (mut state, _) = state();
+        let (mailbox, (_rx, mut kicked)) = mailbox();
+        state.register(info("c"), mailbox);
+        drop(state);
+        // The connection sees its kick channel closed (not fired) and ends as "registry lost".
+        assert_eq!(kicked.try_recv(), Err(oneshot::error::TryRecvError::Closed));
     }
 
     #[test]
