@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use vmq_actors::{ConnectPolicy, ConnectionCounts, ConnectionSettings};
+use vmq_actors::{AllowedProtocols, ConnectPolicy, ConnectionCounts, ConnectionSettings};
 
 use crate::accept::accept_until_stopped;
 use crate::config::Config;
@@ -48,8 +48,10 @@ pub fn settings(config: &Config) -> ConnectionSettings {
     ConnectionSettings {
         policy: ConnectPolicy {
             allow_anonymous: config.allow_anonymous(),
+            allowed_protocols: AllowedProtocols::ALL,
         },
         max_packet_size: config.max_message_size(),
         connect_timeout: config.mqtt_connect_timeout(),
+        mountpoint: Arc::from(""),
     }
 }

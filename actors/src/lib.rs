@@ -37,7 +37,9 @@ pub use listeners::{
     ConnectionCounts, ConnectionGuard, ListenerEntry, ListenerId, ListenerInfo, ListenerStatus,
     ListenersHandle, TlsInfo,
 };
-pub use sessions::{ConnectPolicy, ConnectionSettings, SessionInfo, SessionsHandle};
+pub use sessions::{
+    AllowedProtocols, ConnectPolicy, ConnectionSettings, SessionInfo, SessionsHandle,
+};
 pub use settings::{RuntimeSettings, SettingsHandle};
 pub use supervisor::SupervisorHandle;
 pub use types::{ApiKey, KeyDigest, NodeName, Scope};

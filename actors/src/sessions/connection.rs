@@ -1,6 +1,7 @@
 //! One MQTT connection: version detection, CONNECT with a deadline, then packets ↔ the state machine.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -18,15 +19,19 @@ use super::SessionsHandle;
 /// How many routed messages wait for a slow client before QoS 0 messages are dropped.
 const MAILBOX_SIZE: usize = 1000;
 
-/// What the node's configuration says about a new connection, read when it is accepted.
-#[derive(Debug, Clone, Copy)]
+/// What the node's configuration and the accepting listener say about a new connection, read
+/// when it is accepted (so `set` and `plugin enable|disable` apply to the next connection).
+#[derive(Debug, Clone)]
 pub struct ConnectionSettings {
-    /// Who may connect.
+    /// Who may connect (`allow_anonymous` after the listener's `allow_anonymous_override`, and
+    /// the listener's `allowed_protocol_versions`).
     pub policy: ConnectPolicy,
     /// Largest packet accepted (remaining length, bytes); 0 = the protocol maximum.
     pub max_packet_size: u32,
     /// How long a client has to send CONNECT (`mqtt_connect_timeout`).
     pub connect_timeout: Duration,
+    /// The listener's mountpoint: a prefix that isolates its clients' topics and client ids.
+    pub mountpoint: Arc<str>,
 }
 
 type Transport<S> = Framed<S, MqttCodec>;

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 pub use connection::ConnectionSettings;
 pub use registry::{Delivery, SessionId, SessionInfo};
 use registry::{Mailbox, SessionsState};
-pub use state::ConnectPolicy;
+pub use state::{AllowedProtocols, ConnectPolicy};
 
 use crate::call::{call, CallError, DEFAULT_CALL_TIMEOUT};
 use crate::slot::ActorSlot;

@@ -15,6 +15,38 @@ use crate::router::{validate_filter, validate_topic};
 pub struct ConnectPolicy {
     /// `allow_anonymous`: whether a CONNECT without a username is accepted.
     pub allow_anonymous: bool,
+    /// The protocol levels the listener accepts (`allowed_protocol_versions`).
+    pub allowed_protocols: AllowedProtocols,
+}
+
+/// A set of MQTT protocol levels (3 = 3.1, 4 = 3.1.1, 5 = 5.0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllowedProtocols(u8);
+
+impl AllowedProtocols {
+    /// 3.1, 3.1.1 and 5.0.
+    pub const ALL: Self = Self(0b111);
+
+    /// The set of `levels`; levels other than 3, 4 and 5 are ignored.
+    pub fn of(levels: &[u8]) -> Self {
+        Self(
+            levels
+                .iter()
+                .filter(|l| (3..=5).contains(*l))
+                .fold(0, |set, l| set | 1 << (l - 3)),
+        )
+    }
+
+    /// Whether `level` is in the set.
+    pub fn allows(self, level: u8) -> bool {
+        (3..=5).contains(&level) && self.0 & 1 << (level - 3) != 0
+    }
+}
+
+impl Default for AllowedProtocols {
+    fn default() -> Self {
+        Self::ALL
+    }
 }
 
 /// A CONNECT that was accepted.
@@ -80,6 +112,12 @@ pub fn connect(
         protocol,
         keep_alive,
     };
+    if !policy.allowed_protocols.allows(protocol) {
+        return Err(Some(Box::new(refusal(
+            protocol,
+            Refusal::UnsupportedProtocol,
+        ))));
+    }
     if accepted.client_id.is_empty() {
         if !clean || protocol == 3 {
             return Err(Some(Box::new(refusal(
@@ -99,6 +137,7 @@ pub fn connect(
 /// Why a CONNECT is refused.
 #[derive(Debug, Clone, Copy)]
 enum Refusal {
+    UnsupportedProtocol,
     IdentifierRejected,
     NotAuthorized,
 }
@@ -106,6 +145,7 @@ enum Refusal {
 fn refusal(protocol: u8, why: Refusal) -> MqttPacket {
     if protocol == 5 {
         let reason_code = match why {
+            Refusal::UnsupportedProtocol => v5::ConnectAckReason::UnsupportedProtocolVersion,
             Refusal::IdentifierRejected => v5::ConnectAckReason::ClientIdentifierNotValid,
             Refusal::NotAuthorized => v5::ConnectAckReason::NotAuthorized,
         };
@@ -115,6 +155,7 @@ fn refusal(protocol: u8, why: Refusal) -> MqttPacket {
         })))
     } else {
         let return_code = match why {
+            Refusal::UnsupportedProtocol => v3::ConnectAckReason::UnacceptableProtocolVersion,
             Refusal::IdentifierRejected => v3::ConnectAckReason::IdentifierRejected,
             Refusal::NotAuthorized => v3::ConnectAckReason::NotAuthorized,
         };

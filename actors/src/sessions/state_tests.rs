@@ -5,6 +5,7 @@ use rmqtt_codec::types::Protocol;
 
 const OPEN: ConnectPolicy = ConnectPolicy {
     allow_anonymous: true,
+    allowed_protocols: AllowedProtocols::ALL,
 };
 
 fn v3_connect(level: u8, client_id: &str, clean: bool, user: Option<&str>) -> MqttPacket {
@@ -88,6 +89,7 @@ fn the_assigned_id_is_told_to_v5_clients() {
 fn anonymous_clients_are_refused_when_not_allowed() {
     let closed = ConnectPolicy {
         allow_anonymous: false,
+        ..OPEN
     };
     let refused = connect(v3_connect(4, "c", true, None), closed, fresh);
     assert_eq!(v3_code(refused), v3::ConnectAckReason::NotAuthorized);
@@ -211,4 +213,20 @@ fn v5_ping_and_delivery_use_v5_packets() {
         session(3).deliver("t", Bytes::new()),
         MqttPacket::V3(v3::Packet::Publish(_))
     ));
+}
+
+#[test]
+fn a_protocol_level_the_listener_does_not_allow_is_refused() {
+    let only_v5 = ConnectPolicy {
+        allowed_protocols: AllowedProtocols::of(&[5]),
+        ..OPEN
+    };
+    let refused = connect(v3_connect(4, "c", true, None), only_v5, fresh);
+    assert_eq!(
+        v3_code(refused),
+        v3::ConnectAckReason::UnacceptableProtocolVersion
+    );
+    assert!(connect(v5_connect("c", true), only_v5, fresh).is_ok());
+    assert!(AllowedProtocols::ALL.allows(3) && !AllowedProtocols::ALL.allows(6));
+    assert!(!AllowedProtocols::of(&[3, 4, 9]).allows(5));
 }
