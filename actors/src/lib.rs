@@ -23,6 +23,7 @@
 pub mod call;
 pub mod cluster;
 pub mod listeners;
+pub mod retain;
 pub mod router;
 pub mod sessions;
 pub mod settings;
@@ -37,8 +38,10 @@ pub use listeners::{
     ConnectionCounts, ConnectionGuard, ListenerEntry, ListenerId, ListenerInfo, ListenerStatus,
     ListenersHandle, TlsInfo,
 };
+pub use retain::{RetainStore, RetainedRow};
 pub use sessions::{
-    AllowedProtocols, ConnectPolicy, ConnectionSettings, SessionInfo, SessionsHandle,
+    AllowedProtocols, ConnectPolicy, ConnectionSettings, OnlineInfo, SessionKey, SessionSettings,
+    SessionView, SessionsHandle,
 };
 pub use settings::{RuntimeSettings, SettingsHandle};
 pub use supervisor::SupervisorHandle;

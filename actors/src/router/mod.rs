@@ -18,21 +18,35 @@ pub enum TopicError {
     /// NUL characters are forbidden by the spec.
     #[error("NUL character in topic")]
     Nul,
-    /// Shared subscriptions are not served yet.
-    #[error("shared subscriptions are not supported")]
+    /// `$share/` without a valid group name and filter.
+    #[error("malformed shared subscription")]
     Shared,
 }
 
-/// Checks a SUBSCRIBE/UNSUBSCRIBE topic filter.
+/// Splits a shared subscription `$share/<group>/<filter>` into its group and filter; `None` for
+/// an ordinary filter.
+pub fn shared_filter(filter: &str) -> Option<(&str, &str)> {
+    filter.strip_prefix("$share/")?.split_once('/')
+}
+
+/// Checks a SUBSCRIBE/UNSUBSCRIBE topic filter, shared (`$share/<group>/<filter>`) or not.
 pub fn validate_filter(filter: &str) -> Result<(), TopicError> {
+    if filter.starts_with("$share/") || filter == "$share" {
+        let (group, inner) = shared_filter(filter).ok_or(TopicError::Shared)?;
+        if group.is_empty() || group.contains(['+', '#']) {
+            return Err(TopicError::Shared);
+        }
+        return validate_plain_filter(inner);
+    }
+    validate_plain_filter(filter)
+}
+
+fn validate_plain_filter(filter: &str) -> Result<(), TopicError> {
     if filter.is_empty() {
         return Err(TopicError::Empty);
     }
     if filter.contains('\0') {
         return Err(TopicError::Nul);
-    }
-    if filter.starts_with("$share/") {
-        return Err(TopicError::Shared);
     }
     let levels: Vec<&str> = filter.split('/').collect();
     let last = levels.len() - 1;
@@ -62,14 +76,32 @@ pub fn validate_topic(topic: &str) -> Result<(), TopicError> {
     Ok(())
 }
 
-/// One level of the trie: subscribers whose filter ends here, and the next levels.
-#[derive(Debug)]
-struct TrieNode<K> {
-    subscribers: HashMap<K, u8>,
-    children: HashMap<String, TrieNode<K>>,
+/// Whether a valid plain `filter` matches the topic name `topic` (`$` topics are not matched by
+/// a leading wildcard, MQTT 4.7.2).
+pub fn filter_matches(filter: &str, topic: &str) -> bool {
+    if topic.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
+        return false;
+    }
+    let mut topic_levels = topic.split('/');
+    for level in filter.split('/') {
+        match (level, topic_levels.next()) {
+            ("#", _) => return true,
+            ("+", Some(_)) => {}
+            (want, Some(got)) if want == got => {}
+            _ => return false,
+        }
+    }
+    topic_levels.next().is_none()
 }
 
-impl<K> Default for TrieNode<K> {
+/// One level of the trie: subscribers whose filter ends here, and the next levels.
+#[derive(Debug)]
+struct TrieNode<K, V> {
+    subscribers: HashMap<K, V>,
+    children: HashMap<String, TrieNode<K, V>>,
+}
+
+impl<K, V> Default for TrieNode<K, V> {
     fn default() -> Self {
         Self {
             subscribers: HashMap::new(),
@@ -78,20 +110,20 @@ impl<K> Default for TrieNode<K> {
     }
 }
 
-impl<K> TrieNode<K> {
+impl<K, V> TrieNode<K, V> {
     fn is_empty(&self) -> bool {
         self.subscribers.is_empty() && self.children.is_empty()
     }
 }
 
-/// Subscriptions by filter level; `K` identifies a subscriber, the value is its granted QoS.
+/// Subscriptions by filter level; `K` identifies a subscriber, `V` is what its subscription holds.
 #[derive(Debug)]
-pub struct SubscriptionTrie<K> {
-    root: TrieNode<K>,
+pub struct SubscriptionTrie<K, V> {
+    root: TrieNode<K, V>,
     count: usize,
 }
 
-impl<K> Default for SubscriptionTrie<K> {
+impl<K, V> Default for SubscriptionTrie<K, V> {
     fn default() -> Self {
         Self {
             root: TrieNode::default(),
@@ -100,16 +132,18 @@ impl<K> Default for SubscriptionTrie<K> {
     }
 }
 
-impl<K: Clone + Eq + Hash> SubscriptionTrie<K> {
-    /// Adds or replaces `key`'s subscription to a valid `filter`.
-    pub fn subscribe(&mut self, filter: &str, key: K, qos: u8) {
+impl<K: Eq + Hash, V> SubscriptionTrie<K, V> {
+    /// Adds or replaces `key`'s subscription to a valid `filter`; answers the one it replaced.
+    pub fn subscribe(&mut self, filter: &str, key: K, value: V) -> Option<V> {
         let mut node = &mut self.root;
         for level in filter.split('/') {
             node = node.children.entry(level.to_owned()).or_default();
         }
-        if node.subscribers.insert(key, qos).is_none() {
+        let replaced = node.subscribers.insert(key, value);
+        if replaced.is_none() {
             self.count += 1;
         }
+        replaced
     }
 
     /// Removes `key`'s subscription to `filter`; answers whether there was one.
@@ -132,18 +166,17 @@ impl<K: Clone + Eq + Hash> SubscriptionTrie<K> {
         self.count == 0
     }
 
-    /// Every subscriber whose filter matches `topic`, once each, with its highest granted QoS.
-    pub fn matches(&self, topic: &str) -> HashMap<K, u8> {
-        let levels: Vec<&str> = topic.split('/').collect();
-        let mut found = HashMap::new();
+    /// Calls `found` for every subscription whose filter matches `topic` (a subscriber with
+    /// several matching filters is visited once per filter).
+    pub fn for_each_match<'a>(&'a self, topic: &str, mut found: impl FnMut(&'a K, &'a V)) {
         // Topics starting with `$` are not matched by a leading wildcard (MQTT 4.7.2).
         let system = topic.starts_with('$');
+        let levels: Vec<&str> = topic.split('/').collect();
         collect(&self.root, &levels, system, &mut found);
-        found
     }
 }
 
-fn remove<K: Eq + Hash>(node: &mut TrieNode<K>, levels: &[&str], key: &K) -> bool {
+fn remove<K: Eq + Hash, V>(node: &mut TrieNode<K, V>, levels: &[&str], key: &K) -> bool {
     let Some((first, rest)) = levels.split_first() else {
         return node.subscribers.remove(key).is_some();
     };
@@ -157,19 +190,19 @@ fn remove<K: Eq + Hash>(node: &mut TrieNode<K>, levels: &[&str], key: &K) -> boo
     removed
 }
 
-fn collect<K: Clone + Eq + Hash>(
-    node: &TrieNode<K>,
+fn collect<'a, K, V>(
+    node: &'a TrieNode<K, V>,
     levels: &[&str],
     at_system_root: bool,
-    found: &mut HashMap<K, u8>,
+    found: &mut impl FnMut(&'a K, &'a V),
 ) {
     if !at_system_root {
         if let Some(hash) = node.children.get("#") {
-            add(found, hash);
+            hash.subscribers.iter().for_each(|(k, v)| found(k, v));
         }
     }
     let Some((first, rest)) = levels.split_first() else {
-        add(found, node);
+        node.subscribers.iter().for_each(|(k, v)| found(k, v));
         return;
     };
     if let Some(child) = node.children.get(*first) {
@@ -182,20 +215,15 @@ fn collect<K: Clone + Eq + Hash>(
     }
 }
 
-fn add<K: Clone + Eq + Hash>(found: &mut HashMap<K, u8>, node: &TrieNode<K>) {
-    for (key, qos) in &node.subscribers {
-        let best = found.entry(key.clone()).or_insert(*qos);
-        *best = (*best).max(*qos);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn matched(trie: &SubscriptionTrie<u32>, topic: &str) -> Vec<u32> {
-        let mut keys: Vec<u32> = trie.matches(topic).into_keys().collect();
+    fn matched(trie: &SubscriptionTrie<u32, u8>, topic: &str) -> Vec<u32> {
+        let mut keys = Vec::new();
+        trie.for_each_match(topic, |key, _| keys.push(*key));
         keys.sort_unstable();
+        keys.dedup();
         keys
     }
 
@@ -211,7 +239,13 @@ mod tests {
         assert_eq!(validate_filter("a#"), Err(TopicError::Wildcard));
         assert_eq!(validate_filter("a/b+"), Err(TopicError::Wildcard));
         assert_eq!(validate_filter("a\0"), Err(TopicError::Nul));
-        assert_eq!(validate_filter("$share/g/a"), Err(TopicError::Shared));
+        assert_eq!(validate_filter("$share/g/a/+"), Ok(()));
+        assert_eq!(shared_filter("$share/g/a/+"), Some(("g", "a/+")));
+        assert_eq!(shared_filter("a/b"), None);
+        for bad in ["$share/g", "$share//a", "$share/+/a", "$share"] {
+            assert_eq!(validate_filter(bad), Err(TopicError::Shared), "{bad}");
+        }
+        assert_eq!(validate_filter("$share/g/a/#/b"), Err(TopicError::Wildcard));
     }
 
     #[test]
@@ -238,6 +272,24 @@ mod tests {
     }
 
     #[test]
+    fn a_single_filter_matches_like_the_trie() {
+        for (filter, topic, want) in [
+            ("a/b", "a/b", true),
+            ("a/+", "a/b", true),
+            ("a/+", "a/b/c", false),
+            ("a/#", "a", true),
+            ("a/#", "a/b/c", true),
+            ("#", "$SYS/x", false),
+            ("+/x", "$SYS/x", false),
+            ("$SYS/#", "$SYS/x", true),
+            ("a/b", "a", false),
+            ("+", "", true),
+        ] {
+            assert_eq!(filter_matches(filter, topic), want, "{filter} {topic}");
+        }
+    }
+
+    #[test]
     fn dollar_topics_skip_leading_wildcards() {
         let mut trie = SubscriptionTrie::default();
         trie.subscribe("#", 1, 0);
@@ -247,11 +299,15 @@ mod tests {
     }
 
     #[test]
-    fn one_subscriber_counts_once_with_its_best_qos() {
+    fn a_subscriber_is_visited_once_per_matching_filter() {
         let mut trie = SubscriptionTrie::default();
         trie.subscribe("a/+", 1, 0);
-        trie.subscribe("a/b", 1, 1);
-        assert_eq!(trie.matches("a/b").get(&1), Some(&1));
+        assert_eq!(trie.subscribe("a/b", 1, 1), None);
+        assert_eq!(trie.subscribe("a/b", 1, 2), Some(1));
+        let mut qos = Vec::new();
+        trie.for_each_match("a/b", |_, q| qos.push(*q));
+        qos.sort_unstable();
+        assert_eq!(qos, vec![0, 2]);
     }
 
     #[test]

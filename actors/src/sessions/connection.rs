@@ -8,16 +8,15 @@ use futures_util::{SinkExt, StreamExt};
 use rmqtt_codec::version::{ProtocolVersion, VersionCodec};
 use rmqtt_codec::{v3, v5, MqttCodec, MqttPacket};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
-use super::registry::{Mailbox, SessionId, SessionInfo};
-use super::state::{self, ConnectPolicy, Effect, SessionState};
+use super::connect::{self, ConnectPolicy};
+use super::queue::QueueLimits;
+use super::registry::SessionExpiry;
+use super::session::Session;
 use super::SessionsHandle;
-
-/// How many routed messages wait for a slow client before QoS 0 messages are dropped.
-const MAILBOX_SIZE: usize = 1000;
 
 /// What the node's configuration and the accepting listener say about a new connection, read
 /// when it is accepted (so `set` and `plugin enable|disable` apply to the next connection).
@@ -30,11 +29,50 @@ pub struct ConnectionSettings {
     pub max_packet_size: u32,
     /// How long a client has to send CONNECT (`mqtt_connect_timeout`).
     pub connect_timeout: Duration,
-    /// The listener's mountpoint: a prefix that isolates its clients' topics and client ids.
+    /// The listener's mountpoint: a namespace that isolates its clients' topics and client ids.
     pub mountpoint: Arc<str>,
+    /// Session limits and timers.
+    pub session: SessionSettings,
 }
 
-type Transport<S> = Framed<S, MqttCodec>;
+/// The broker settings a session lives by (VerneMQ's names in the field docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// `max_online_messages`, `max_offline_messages`.
+    pub limits: QueueLimits,
+    /// `max_inflight_messages`: QoS 1/2 messages sent and unacknowledged; 0 = no limit.
+    pub max_inflight: u16,
+    /// `retry_interval`: when an unacknowledged message is sent again (MQTT 3.x).
+    pub retry_interval: Duration,
+    /// `receive_max_broker`: unreleased QoS 2 publishes an MQTT 5 client may have.
+    pub receive_max_broker: u16,
+    /// `topic_alias_max_client`: topic aliases an MQTT 5 client may use.
+    pub topic_alias_max_client: u16,
+    /// `max_client_id_size`.
+    pub max_client_id_size: usize,
+    /// `persistent_client_expiration`: how long an MQTT 3 persistent session is kept offline.
+    pub persistent_expiry: SessionExpiry,
+    /// `suppress_lwt_on_session_takeover`.
+    pub suppress_lwt_on_takeover: bool,
+}
+
+impl Default for SessionSettings {
+    /// VerneMQ's defaults.
+    fn default() -> Self {
+        Self {
+            limits: QueueLimits::default(),
+            max_inflight: 20,
+            retry_interval: Duration::from_secs(20),
+            receive_max_broker: u16::MAX,
+            topic_alias_max_client: 0,
+            max_client_id_size: 100,
+            persistent_expiry: SessionExpiry::Never,
+            suppress_lwt_on_takeover: false,
+        }
+    }
+}
+
+pub(super) type Transport<S> = Framed<S, MqttCodec>;
 
 pub(super) async fn run<S>(
     sessions: &SessionsHandle,
@@ -58,7 +96,8 @@ pub(super) async fn run<S>(
             return;
         }
     };
-    let accepted = match state::connect(connect, settings.policy, fresh_client_id) {
+    let max_id = settings.session.max_client_id_size;
+    let accepted = match connect::connect(connect, settings.policy, max_id, fresh_client_id) {
         Ok(accepted) => accepted,
         Err(refusal) => {
             if let Some(connack) = refusal {
@@ -67,29 +106,7 @@ pub(super) async fn run<S>(
             return;
         }
     };
-    let (deliveries, inbox) = mpsc::channel(MAILBOX_SIZE);
-    let (kick, kicked) = oneshot::channel();
-    let info = SessionInfo {
-        client_id: accepted.client_id.clone(),
-        mountpoint: String::new(),
-        peer,
-        protocol: accepted.protocol,
-        user: accepted.user.clone(),
-        connected_at_ms: chrono::Utc::now().timestamp_millis(),
-    };
-    let Ok(id) = sessions.register(info, Mailbox { deliveries, kick }).await else {
-        return;
-    };
-    let mut session = Session {
-        sessions,
-        id,
-        state: SessionState::new(&accepted),
-        idle: state::keep_alive_timeout(accepted.keep_alive),
-    };
-    if framed.send(session.state.connack()).await.is_ok() {
-        session.serve(&mut framed, inbox, kicked, stop).await;
-    }
-    sessions.unregister(id);
+    Session::run(sessions, &mut framed, peer, &settings, accepted, stop).await;
 }
 
 /// Detects the protocol version, switches to its codec and reads the CONNECT before `deadline`.
@@ -151,7 +168,7 @@ fn is_unsupported_level(buf: &[u8]) -> bool {
 }
 
 /// Resolves once the node stops (or has gone); the watch guard never lives across an await.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
+pub(super) async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
@@ -164,108 +181,6 @@ fn fresh_client_id() -> String {
     }
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("vmq-{hex}")
-}
-
-/// Why a connected session ended.
-enum End {
-    Closed,
-    TakenOver,
-    Stopping,
-    /// The registry actor died, taking this session's mailbox with it: without routes the
-    /// connection would silently receive nothing, so it is closed and the client reconnects
-    /// to the restarted registry.
-    RegistryLost,
-}
-
-struct Session<'a> {
-    sessions: &'a SessionsHandle,
-    id: SessionId,
-    state: SessionState,
-    idle: Option<Duration>,
-}
-
-impl Session<'_> {
-    async fn serve<S>(
-        &mut self,
-        framed: &mut Transport<S>,
-        mut inbox: mpsc::Receiver<super::Delivery>,
-        mut kicked: oneshot::Receiver<()>,
-        mut stop: watch::Receiver<bool>,
-    ) where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        let mut last_read = Instant::now();
-        let end = loop {
-            let idle = tokio::time::sleep_until(last_read + self.idle.unwrap_or_default());
-            tokio::select! {
-                read = framed.next() => match read {
-                    Some(Ok((packet, _))) => {
-                        last_read = Instant::now();
-                        if !self.on_packet(framed, packet).await {
-                            break End::Closed;
-                        }
-                    }
-                    // Malformed packet, oversized packet, I/O error or EOF.
-                    _ => break End::Closed,
-                },
-                Some(delivery) = inbox.recv() => {
-                    let packet = self.state.deliver(&delivery.topic, delivery.payload);
-                    if framed.send(packet).await.is_err() {
-                        break End::Closed;
-                    }
-                }
-                kick = &mut kicked => break match kick {
-                    Ok(()) => End::TakenOver,
-                    Err(_) => End::RegistryLost,
-                },
-                () = stopped(&mut stop) => break End::Stopping,
-                () = idle, if self.idle.is_some() => break End::Closed,
-            }
-        };
-        if let Some(disconnect) = self.disconnect(end) {
-            let _ = framed.send(disconnect).await;
-        }
-    }
-
-    /// Runs the effects of one packet; answers whether the connection stays open.
-    async fn on_packet<S>(&mut self, framed: &mut Transport<S>, packet: MqttPacket) -> bool
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        for effect in self.state.on_packet(packet) {
-            let ok = match effect {
-                Effect::Subscribe(filters) => {
-                    self.sessions.subscribe(self.id, filters).await.is_ok()
-                }
-                Effect::Unsubscribe(filters) => {
-                    self.sessions.unsubscribe(self.id, filters).await.is_ok()
-                }
-                Effect::Publish { topic, payload } => self.sessions.publish(topic, payload).is_ok(),
-                Effect::Send(packet) => framed.send(packet).await.is_ok(),
-                Effect::Close => false,
-            };
-            if !ok {
-                return false;
-            }
-        }
-        true
-    }
-
-    /// MQTT 5 clients are told why the server closes; 3.x clients just see the socket close.
-    fn disconnect(&self, end: End) -> Option<MqttPacket> {
-        let reason_code = match end {
-            End::Closed => return None,
-            End::TakenOver => v5::DisconnectReasonCode::SessionTakenOver,
-            End::Stopping => v5::DisconnectReasonCode::ServerShuttingDown,
-            End::RegistryLost => v5::DisconnectReasonCode::UnspecifiedError,
-        };
-        self.state.is_v5().then(|| {
-            MqttPacket::V5(v5::Packet::Disconnect(v5::Disconnect {
-                reason_code,
-                ..v5::Disconnect::default()
-            }))
-        })
-    }
 }
 
 #[cfg(test)]

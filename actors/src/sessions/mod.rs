@@ -1,24 +1,36 @@
-//! The session registry actor (client ids, takeover, subscriptions, routing) and its handle.
+//! The session registry actor (sessions by client id, takeover, subscriptions, expiry, wills)
+//! and its handle; publishes route through the shared routing table without a message.
 
+mod connect;
 mod connection;
+mod message;
+mod packets;
+mod queue;
 mod registry;
+mod routes;
+mod session;
+mod snapshot;
 pub mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
-pub use connection::ConnectionSettings;
-pub use registry::{Delivery, SessionId, SessionInfo};
-use registry::{Mailbox, SessionsState};
-pub use state::{AllowedProtocols, ConnectPolicy};
+pub use connect::{refusal, AllowedProtocols, ConnectPolicy, Refusal};
+pub use connection::{ConnectionSettings, SessionSettings};
+pub use message::{now_ms, Message, RetainHandling, SessionKey, SubOptions};
+pub use queue::{QueueLimits, QueueStats};
+use registry::{AttachRequest, Attached, SessionsState, Timer, Will};
+pub use registry::{SessionExpiry, SessionId};
+pub use routes::Routes;
+pub use snapshot::{OnlineInfo, SessionIndex, SessionView};
 
 use crate::call::{call, CallError, DEFAULT_CALL_TIMEOUT};
+use crate::retain::RetainStore;
 use crate::slot::ActorSlot;
 use crate::supervisor::{spawn_supervised, SupervisorHandle};
 
@@ -26,45 +38,70 @@ const NAME: &str = "session registry";
 
 /// The registry's messages.
 pub enum SessionsMessage {
-    /// Adds a connected session, taking over an older one with the same client id.
-    Register {
-        /// What listings show of it.
-        info: Box<SessionInfo>,
-        /// How to reach its connection.
-        mailbox: Mailbox,
-        /// Its id in the registry.
-        reply: RpcReplyPort<SessionId>,
+    /// Gives a connection its session (new or resumed), taking over an online holder.
+    Attach {
+        /// Who asks for what.
+        request: Box<AttachRequest>,
+        /// The session.
+        reply: RpcReplyPort<Attached>,
     },
-    /// Removes a closed session.
-    Unregister {
-        /// Which one.
+    /// A connection closed.
+    Detach {
+        /// Which session.
+        key: SessionKey,
+        /// The connection's hold.
         id: SessionId,
+        /// The will to publish (now or after its delay).
+        will: Option<Will>,
+        /// MQTT 5: the session expiry the DISCONNECT set.
+        expiry: Option<SessionExpiry>,
     },
-    /// Subscribes a session to valid filters.
+    /// Subscribes the session held by `id`.
     Subscribe {
         /// Which session.
+        key: SessionKey,
+        /// The connection's hold.
         id: SessionId,
-        /// Validated filters.
-        filters: Vec<String>,
-        /// Sent once the subscriptions are in place (so that SUBACK follows them).
-        reply: RpcReplyPort<()>,
+        /// Validated, authorized filters.
+        filters: Vec<(String, SubOptions)>,
+        /// Per filter whether it is new; `None` if `id` no longer holds the session.
+        reply: RpcReplyPort<Option<Vec<bool>>>,
     },
-    /// Removes subscriptions of a session.
+    /// Removes subscriptions (of the connection `id`, or an operator's with `None`).
     Unsubscribe {
         /// Which session.
-        id: SessionId,
+        key: SessionKey,
+        /// The connection's hold, or `None` for `session unsubscribe`.
+        id: Option<SessionId>,
         /// Filters.
         filters: Vec<String>,
-        /// Sent once they are gone.
-        reply: RpcReplyPort<()>,
+        /// Per filter whether it existed; `None` if there is no such session (holder).
+        reply: RpcReplyPort<Option<Vec<bool>>>,
     },
-    /// Routes a message to the matching sessions.
-    Publish {
-        /// Topic name.
-        topic: String,
-        /// Payload.
-        payload: Bytes,
+    /// `session disconnect`: closes the client's connection; `cleanup` deletes the session.
+    Disconnect {
+        /// Which session.
+        key: SessionKey,
+        /// Also delete the session.
+        cleanup: bool,
+        /// Whether the session existed.
+        reply: RpcReplyPort<bool>,
     },
+    /// A will delay or session expiry timer fired.
+    Timer {
+        /// Which session.
+        key: SessionKey,
+        /// Ignored if the session changed since.
+        generation: u64,
+    },
+}
+
+/// What the registry is started with; it survives restarts of the actor.
+#[derive(Clone)]
+pub struct SessionsShared {
+    routes: Arc<Routes>,
+    retained: Arc<RetainStore>,
+    published: Arc<ArcSwap<SessionIndex>>,
 }
 
 /// The actor; it holds no data.
@@ -73,52 +110,83 @@ pub struct SessionsActor;
 impl Actor for SessionsActor {
     type Msg = SessionsMessage;
     type State = SessionsState;
-    type Arguments = Arc<ArcSwap<Vec<SessionInfo>>>;
+    type Arguments = SessionsShared;
 
     async fn pre_start(
         &self,
         _myself: ActorRef<Self::Msg>,
-        published: Self::Arguments,
+        shared: Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(SessionsState::new(published))
+        Ok(SessionsState::new(
+            shared.routes,
+            shared.retained,
+            shared.published,
+        ))
     }
 
     async fn handle(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            SessionsMessage::Register {
-                info,
-                mailbox,
+            SessionsMessage::Attach { request, reply } => {
+                let _ = reply.send(state.attach(*request, now_ms()));
+            }
+            SessionsMessage::Detach {
+                key,
+                id,
+                will,
+                expiry,
+            } => {
+                for timer in state.detach(&key, id, will, expiry) {
+                    start_timer(&myself, timer);
+                }
+            }
+            SessionsMessage::Subscribe {
+                key,
+                id,
+                filters,
                 reply,
             } => {
-                let _ = reply.send(state.register(*info, mailbox));
+                let _ = reply.send(state.subscribe(&key, id, filters));
             }
-            SessionsMessage::Unregister { id } => state.unregister(id),
-            SessionsMessage::Subscribe { id, filters, reply } => {
-                state.subscribe(id, filters);
-                let _ = reply.send(());
+            SessionsMessage::Unsubscribe {
+                key,
+                id,
+                filters,
+                reply,
+            } => {
+                let _ = reply.send(state.unsubscribe(&key, id, &filters));
             }
-            SessionsMessage::Unsubscribe { id, filters, reply } => {
-                state.unsubscribe(id, filters);
-                let _ = reply.send(());
+            SessionsMessage::Disconnect {
+                key,
+                cleanup,
+                reply,
+            } => {
+                let _ = reply.send(state.disconnect(&key, cleanup));
             }
-            SessionsMessage::Publish { topic, payload } => {
-                state.publish(&topic, &payload);
-            }
+            SessionsMessage::Timer { key, generation } => state.timer(&key, generation),
         }
         Ok(())
     }
 }
 
-/// The handle to the session registry.
+fn start_timer(myself: &ActorRef<SessionsMessage>, timer: Timer) {
+    let Timer {
+        delay,
+        key,
+        generation,
+    } = timer;
+    myself.send_after(delay, move || SessionsMessage::Timer { key, generation });
+}
+
+/// The handle to the session registry and the shared routing and retain tables.
 #[derive(Clone)]
 pub struct SessionsHandle {
     slot: ActorSlot<SessionsMessage>,
-    published: Arc<ArcSwap<Vec<SessionInfo>>>,
+    shared: SessionsShared,
 }
 
 impl std::fmt::Debug for SessionsHandle {
@@ -130,18 +198,30 @@ impl std::fmt::Debug for SessionsHandle {
 impl SessionsHandle {
     /// Starts an empty registry under `supervisor`.
     pub async fn start(supervisor: &SupervisorHandle) -> Result<Self, String> {
-        let published = Arc::new(ArcSwap::from_pointee(Vec::new()));
-        let shared = Arc::clone(&published);
-        let slot = spawn_supervised(supervisor, NAME, move || {
-            (SessionsActor, Arc::clone(&shared))
-        })
-        .await?;
-        Ok(Self { slot, published })
+        let shared = SessionsShared {
+            routes: Arc::new(Routes::default()),
+            retained: Arc::new(RetainStore::default()),
+            published: Arc::new(ArcSwap::from_pointee(SessionIndex::new())),
+        };
+        let arguments = shared.clone();
+        let slot =
+            spawn_supervised(supervisor, NAME, move || (SessionsActor, arguments.clone())).await?;
+        Ok(Self { slot, shared })
     }
 
-    /// The connected sessions as of now, ordered by (mountpoint, client id).
-    pub fn sessions(&self) -> Arc<Vec<SessionInfo>> {
-        self.published.load_full()
+    /// Every session as of now, ordered by (mountpoint, client id).
+    pub fn sessions(&self) -> Arc<SessionIndex> {
+        self.shared.published.load_full()
+    }
+
+    /// The routing table.
+    pub fn routes(&self) -> &Routes {
+        &self.shared.routes
+    }
+
+    /// The retained messages.
+    pub fn retained(&self) -> &RetainStore {
+        &self.shared.retained
     }
 
     /// Runs the MQTT protocol on one accepted connection until it closes or `stop` turns true.
@@ -157,51 +237,97 @@ impl SessionsHandle {
         connection::run(self, stream, peer, settings, stop).await;
     }
 
-    pub(crate) async fn register(
-        &self,
-        info: SessionInfo,
-        mailbox: Mailbox,
-    ) -> Result<SessionId, CallError> {
+    /// `session disconnect`: closes the client's connection (the session stays unless
+    /// `cleanup`). Answers whether there was such a session.
+    pub async fn disconnect(&self, key: SessionKey, cleanup: bool) -> Result<bool, CallError> {
         call(&self.slot.get(), NAME, DEFAULT_CALL_TIMEOUT, |reply| {
-            SessionsMessage::Register {
-                info: Box::new(info),
-                mailbox,
+            SessionsMessage::Disconnect {
+                key,
+                cleanup,
                 reply,
             }
         })
         .await
     }
 
-    pub(crate) fn unregister(&self, id: SessionId) {
-        let _ = self.slot.get().cast(SessionsMessage::Unregister { id });
+    /// `session unsubscribe`: removes one subscription of a session. Answers whether it existed.
+    pub async fn unsubscribe_client(
+        &self,
+        key: SessionKey,
+        filter: String,
+    ) -> Result<bool, CallError> {
+        let existed = call(&self.slot.get(), NAME, DEFAULT_CALL_TIMEOUT, |reply| {
+            SessionsMessage::Unsubscribe {
+                key,
+                id: None,
+                filters: vec![filter],
+                reply,
+            }
+        })
+        .await?;
+        Ok(existed.is_some_and(|e| e.first() == Some(&true)))
+    }
+
+    pub(crate) async fn attach(&self, request: AttachRequest) -> Result<Attached, CallError> {
+        call(&self.slot.get(), NAME, DEFAULT_CALL_TIMEOUT, |reply| {
+            SessionsMessage::Attach {
+                request: Box::new(request),
+                reply,
+            }
+        })
+        .await
+    }
+
+    pub(crate) fn detach(
+        &self,
+        key: &SessionKey,
+        id: SessionId,
+        will: Option<Will>,
+        expiry: Option<SessionExpiry>,
+    ) {
+        let _ = self.slot.get().cast(SessionsMessage::Detach {
+            key: key.clone(),
+            id,
+            will,
+            expiry,
+        });
     }
 
     pub(crate) async fn subscribe(
         &self,
+        key: &SessionKey,
         id: SessionId,
-        filters: Vec<String>,
-    ) -> Result<(), CallError> {
+        filters: Vec<(String, SubOptions)>,
+    ) -> Option<Vec<bool>> {
         call(&self.slot.get(), NAME, DEFAULT_CALL_TIMEOUT, |reply| {
-            SessionsMessage::Subscribe { id, filters, reply }
+            SessionsMessage::Subscribe {
+                key: key.clone(),
+                id,
+                filters,
+                reply,
+            }
         })
         .await
+        .ok()
+        .flatten()
     }
 
     pub(crate) async fn unsubscribe(
         &self,
+        key: &SessionKey,
         id: SessionId,
         filters: Vec<String>,
-    ) -> Result<(), CallError> {
+    ) -> Option<Vec<bool>> {
         call(&self.slot.get(), NAME, DEFAULT_CALL_TIMEOUT, |reply| {
-            SessionsMessage::Unsubscribe { id, filters, reply }
+            SessionsMessage::Unsubscribe {
+                key: key.clone(),
+                id: Some(id),
+                filters,
+                reply,
+            }
         })
         .await
-    }
-
-    pub(crate) fn publish(&self, topic: String, payload: Bytes) -> Result<(), CallError> {
-        self.slot
-            .get()
-            .cast(SessionsMessage::Publish { topic, payload })
-            .map_err(|_| CallError::Stopped { actor: NAME })
+        .ok()
+        .flatten()
     }
 }

@@ -1,282 +1,429 @@
-//! The session registry's data: connected sessions by client id, their subscriptions, routing.
+//! The session registry's data: every session by (mountpoint, client id), online or offline,
+//! with its subscriptions; takeover, expiry and last wills; the index listings read.
 
-use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-use crate::router::SubscriptionTrie;
+use super::message::{now_ms, Message, SessionKey, SubOptions};
+use super::queue::{QueueLimits, SessionQueue};
+use super::routes::Routes;
+use super::snapshot::{OnlineInfo, SessionIndex, SessionView};
+use crate::retain::RetainStore;
 
 /// Session ids are unique for the life of the process, not of one registry: after the registry
-/// actor restarts, a closing connection from before may still unregister its old id, which must
-/// never name a session registered since.
+/// actor restarts, a closing connection from before may still detach its old id, which must
+/// never name a session attached since.
 static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Identifies one connection's session in the registry (a client id outlives its connections).
+/// Identifies one connection's hold on a session (a session outlives its connections).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionId(u64);
 
-/// A connected session as listings show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionInfo {
-    /// The MQTT client id.
-    pub client_id: String,
-    /// The mountpoint ("" until listeners have mountpoints).
-    pub mountpoint: String,
-    /// The client's address.
-    pub peer: SocketAddr,
-    /// 3 (MQTT 3.1), 4 (3.1.1) or 5.
-    pub protocol: u8,
-    /// The username, if the client sent one.
-    pub user: Option<String>,
-    /// When the session connected, POSIX milliseconds.
-    pub connected_at_ms: i64,
+impl SessionId {
+    /// The number listings print.
+    pub fn get(self) -> u64 {
+        self.0
+    }
 }
 
-/// A routed message on its way to one session.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    /// Topic name.
-    pub topic: Arc<str>,
-    /// Payload.
-    pub payload: Bytes,
+/// How long a session outlives its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionExpiry {
+    /// Kept until a clean start or `session disconnect --cleanup` (MQTT 3 persistent sessions).
+    Never,
+    /// Kept this long (zero: the session ends with the connection).
+    After(Duration),
 }
 
-/// How the registry reaches a session's connection.
+impl SessionExpiry {
+    fn ends_with_connection(self) -> bool {
+        self == SessionExpiry::After(Duration::ZERO)
+    }
+}
+
+/// Why the registry tells a connection to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kick {
+    /// A newer connection took the client id over.
+    TakenOver,
+    /// An operator disconnected it (`session disconnect`).
+    Administrative,
+}
+
+/// A connection asking for its session.
 #[derive(Debug)]
-pub struct Mailbox {
-    /// Routed messages; full means the client reads too slowly and QoS 0 messages are dropped.
-    pub deliveries: mpsc::Sender<Delivery>,
-    /// Fired when a newer connection takes the client id over.
-    pub kick: oneshot::Sender<()>,
+pub struct AttachRequest {
+    /// Which session.
+    pub key: SessionKey,
+    /// Clean session / clean start: discard what was kept.
+    pub clean_start: bool,
+    /// How long the session outlives this connection.
+    pub expiry: SessionExpiry,
+    /// What listings show of the connection.
+    pub info: OnlineInfo,
+    /// Fired to close the connection.
+    pub kick: oneshot::Sender<Kick>,
+    /// The queue limits in force.
+    pub limits: QueueLimits,
+}
+
+/// The session a connection got.
+#[derive(Debug, Clone)]
+pub struct Attached {
+    /// The connection's hold on it.
+    pub id: SessionId,
+    /// Its queue.
+    pub queue: Arc<SessionQueue>,
+    /// Whether an existing session was resumed.
+    pub session_present: bool,
+}
+
+/// A last will waiting for its delay.
+#[derive(Debug, Clone)]
+pub struct Will {
+    /// The message.
+    pub message: Message,
+    /// MQTT 5 will delay.
+    pub delay: Duration,
+}
+
+/// A timer the actor must start: after `delay`, `fire` for the session at `generation`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timer {
+    /// When.
+    pub delay: Duration,
+    /// Which session.
+    pub key: SessionKey,
+    /// Ignored if the session changed since (reattached, or detached again).
+    pub generation: u64,
+}
+
+struct Online {
+    id: SessionId,
+    kick: oneshot::Sender<Kick>,
+    info: OnlineInfo,
 }
 
 struct Entry {
-    info: SessionInfo,
-    mailbox: Mailbox,
-    filters: HashSet<String>,
+    client_id: Arc<str>,
+    queue: Arc<SessionQueue>,
+    subscriptions: BTreeMap<String, SubOptions>,
+    online: Option<Online>,
+    expiry: SessionExpiry,
+    started_at_ms: i64,
+    generation: u64,
+    /// The will of the last connection, until its delay or the session's end.
+    will: Option<Message>,
+    /// When the will is due (`None` with a will: at the session's end).
+    will_timer: Option<u64>,
 }
 
-/// Sessions, the subscription trie, and the snapshot listings read.
+/// The session `key` if the connection `id` holds it.
+fn holder<'a>(
+    sessions: &'a mut HashMap<SessionKey, Entry>,
+    key: &SessionKey,
+    id: SessionId,
+) -> Option<&'a mut Entry> {
+    sessions
+        .get_mut(key)
+        .filter(|entry| entry.online.as_ref().is_some_and(|o| o.id == id))
+}
+
+/// Sessions, the routes they subscribed, and the published index.
 pub struct SessionsState {
-    by_client: HashMap<String, SessionId>,
-    sessions: HashMap<SessionId, Entry>,
-    trie: SubscriptionTrie<SessionId>,
-    published: Arc<ArcSwap<Vec<SessionInfo>>>,
+    sessions: HashMap<SessionKey, Entry>,
+    routes: Arc<Routes>,
+    retained: Arc<RetainStore>,
+    index: SessionIndex,
+    published: Arc<ArcSwap<SessionIndex>>,
+    next_generation: u64,
 }
 
 impl SessionsState {
-    /// An empty registry publishing into `published` (emptied: sessions don't survive a restart).
-    pub fn new(published: Arc<ArcSwap<Vec<SessionInfo>>>) -> Self {
-        published.store(Arc::new(Vec::new()));
+    /// An empty registry routing through `routes` and publishing into `published` (emptied:
+    /// a restarted registry starts over, and its connections reconnect).
+    pub fn new(
+        routes: Arc<Routes>,
+        retained: Arc<RetainStore>,
+        published: Arc<ArcSwap<SessionIndex>>,
+    ) -> Self {
+        published.store(Arc::new(SessionIndex::new()));
         Self {
-            by_client: HashMap::new(),
             sessions: HashMap::new(),
-            trie: SubscriptionTrie::default(),
+            routes,
+            retained,
+            index: SessionIndex::new(),
             published,
+            next_generation: 1,
         }
     }
 
-    /// Adds a connected session; an older session with the same client id is kicked and removed.
-    pub fn register(&mut self, info: SessionInfo, mailbox: Mailbox) -> SessionId {
-        if let Some(old) = self.by_client.get(&info.client_id).copied() {
-            if let Some(entry) = self.remove(old) {
-                let _ = entry.mailbox.kick.send(());
-            }
-        }
+    /// Gives a connection its session: a new one, or the kept one (resumed unless
+    /// `clean_start`). An online holder is kicked (takeover).
+    pub fn attach(&mut self, request: AttachRequest, now_ms: i64) -> Attached {
         let id = SessionId(NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed));
-        self.by_client.insert(info.client_id.clone(), id);
-        let entry = Entry {
-            info,
-            mailbox,
-            filters: HashSet::new(),
+        let generation = self.generation();
+        let key = request.key;
+        if let Some(old) = self.sessions.get_mut(&key).and_then(|e| e.online.take()) {
+            let _ = old.kick.send(Kick::TakenOver);
+        }
+        if request.clean_start {
+            self.remove(&key, true);
+        }
+        let session_present = self.sessions.contains_key(&key);
+        let entry = self.sessions.entry(key.clone()).or_insert_with(|| Entry {
+            client_id: Arc::from(key.client_id.as_str()),
+            queue: Arc::new(SessionQueue::new(request.limits)),
+            subscriptions: BTreeMap::new(),
+            online: None,
+            expiry: request.expiry,
+            started_at_ms: now_ms,
+            generation,
+            will: None,
+            will_timer: None,
+        });
+        // A reconnect within the will delay cancels the will (MQTT 5 §3.1.3.2.2).
+        entry.will = None;
+        entry.will_timer = None;
+        entry.generation = generation;
+        entry.expiry = request.expiry;
+        entry.queue.set_limits(request.limits);
+        entry.queue.set_online(true);
+        entry.online = Some(Online {
+            id,
+            kick: request.kick,
+            info: OnlineInfo {
+                connection: id.0,
+                ..request.info
+            },
+        });
+        let queue = Arc::clone(&entry.queue);
+        self.republish(&key);
+        Attached {
+            id,
+            queue,
+            session_present,
+        }
+    }
+
+    /// A connection closed. Its session ends now (clean) or is kept offline; the timers the
+    /// actor must start are returned (session expiry, will delay).
+    pub fn detach(
+        &mut self,
+        key: &SessionKey,
+        id: SessionId,
+        will: Option<Will>,
+        expiry: Option<SessionExpiry>,
+    ) -> Vec<Timer> {
+        let generation = self.generation();
+        let Some(entry) = holder(&mut self.sessions, key, id) else {
+            // Taken over: the newer connection owns the session; only the will remains.
+            if let Some(will) = will {
+                self.publish_will(&key.mountpoint, &will.message);
+            }
+            return Vec::new();
         };
-        self.sessions.insert(id, entry);
-        self.publish_snapshot();
-        id
-    }
-
-    /// Removes a session whose connection closed (a no-op if it was taken over).
-    pub fn unregister(&mut self, id: SessionId) {
-        if self.remove(id).is_some() {
-            self.publish_snapshot();
+        entry.online = None;
+        entry.queue.set_online(false);
+        entry.generation = generation;
+        if let Some(expiry) = expiry {
+            entry.expiry = expiry;
         }
-    }
-
-    fn remove(&mut self, id: SessionId) -> Option<Entry> {
-        let entry = self.sessions.remove(&id)?;
-        if self.by_client.get(&entry.info.client_id) == Some(&id) {
-            self.by_client.remove(&entry.info.client_id);
-        }
-        for filter in &entry.filters {
-            self.trie.unsubscribe(filter, &id);
-        }
-        Some(entry)
-    }
-
-    /// Subscribes a session to valid filters (granted QoS 0).
-    pub fn subscribe(&mut self, id: SessionId, filters: Vec<String>) {
-        let Some(entry) = self.sessions.get_mut(&id) else {
-            return;
-        };
-        for filter in filters {
-            self.trie.subscribe(&filter, id, 0);
-            entry.filters.insert(filter);
-        }
-    }
-
-    /// Removes a session's subscriptions to `filters`.
-    pub fn unsubscribe(&mut self, id: SessionId, filters: Vec<String>) {
-        let Some(entry) = self.sessions.get_mut(&id) else {
-            return;
-        };
-        for filter in filters {
-            if entry.filters.remove(&filter) {
-                self.trie.unsubscribe(&filter, &id);
+        let mut timers = Vec::new();
+        if let Some(will) = will {
+            if will.delay.is_zero() {
+                let message = will.message;
+                self.publish_will(&key.mountpoint, &message);
+            } else if let Some(entry) = self.sessions.get_mut(key) {
+                entry.will = Some(will.message);
+                entry.will_timer = Some(generation);
+                timers.push(Timer {
+                    delay: will.delay,
+                    key: key.clone(),
+                    generation,
+                });
             }
         }
-    }
-
-    /// Hands a message to every session subscribed to `topic`; answers how many took it.
-    pub fn publish(&self, topic: &str, payload: &Bytes) -> usize {
-        let delivery = Delivery {
-            topic: Arc::from(topic),
-            payload: payload.clone(),
+        let Some(entry) = self.sessions.get(key) else {
+            return timers;
         };
-        self.trie
-            .matches(topic)
-            .into_keys()
-            .filter_map(|id| self.sessions.get(&id))
-            .filter(|entry| entry.mailbox.deliveries.try_send(delivery.clone()).is_ok())
-            .count()
+        match entry.expiry {
+            expiry if expiry.ends_with_connection() => self.end(key),
+            SessionExpiry::After(delay) => timers.push(Timer {
+                delay,
+                key: key.clone(),
+                generation,
+            }),
+            SessionExpiry::Never => self.republish(key),
+        }
+        timers
     }
 
-    /// Subscriptions held by connected sessions.
-    pub fn subscriptions(&self) -> usize {
-        self.trie.len()
+    /// A timer fired: the will is due, or the session expired (if nothing changed since).
+    pub fn timer(&mut self, key: &SessionKey, generation: u64) {
+        let Some(entry) = self.sessions.get_mut(key) else {
+            return;
+        };
+        if entry.generation != generation || entry.online.is_some() {
+            return;
+        }
+        if entry.will_timer == Some(generation) {
+            entry.will_timer = None;
+            if let Some(will) = entry.will.take() {
+                self.publish_will(&key.mountpoint, &will);
+            }
+            // The session may expire at the same moment; a separate timer says so.
+            return;
+        }
+        self.end(key);
     }
 
-    fn publish_snapshot(&self) {
-        let mut rows: Vec<SessionInfo> = self.sessions.values().map(|e| e.info.clone()).collect();
-        rows.sort_by(|a, b| (&a.mountpoint, &a.client_id).cmp(&(&b.mountpoint, &b.client_id)));
-        self.published.store(Arc::new(rows));
+    /// Ends a session: its will (if still waiting) is published, its routes removed.
+    fn end(&mut self, key: &SessionKey) {
+        if let Some(will) = self.sessions.get_mut(key).and_then(|e| e.will.take()) {
+            self.publish_will(&key.mountpoint, &will);
+        }
+        self.remove(key, false);
+    }
+
+    fn publish_will(&self, mountpoint: &str, will: &Message) {
+        let mut will = will.clone();
+        will.stamp_expiry(now_ms());
+        if will.retain {
+            self.retained.set(mountpoint, &will);
+        }
+        self.routes.route(mountpoint, &will);
+    }
+
+    /// Subscribes the holder `id` of `key`; answers per filter whether it is new (`None` if the
+    /// connection no longer holds the session).
+    pub fn subscribe(
+        &mut self,
+        key: &SessionKey,
+        id: SessionId,
+        filters: Vec<(String, SubOptions)>,
+    ) -> Option<Vec<bool>> {
+        let entry = holder(&mut self.sessions, key, id)?;
+        let mut fresh = Vec::with_capacity(filters.len());
+        for (filter, options) in filters {
+            self.routes.add(
+                &key.mountpoint,
+                &filter,
+                &entry.client_id,
+                &entry.queue,
+                options,
+            );
+            fresh.push(entry.subscriptions.insert(filter, options).is_none());
+        }
+        self.republish(key);
+        Some(fresh)
+    }
+
+    /// Removes subscriptions of `key` (any connection's, or an operator's with `id` `None`);
+    /// answers per filter whether it existed.
+    pub fn unsubscribe(
+        &mut self,
+        key: &SessionKey,
+        id: Option<SessionId>,
+        filters: &[String],
+    ) -> Option<Vec<bool>> {
+        let entry = match id {
+            Some(id) => holder(&mut self.sessions, key, id)?,
+            None => self.sessions.get_mut(key)?,
+        };
+        let existed = filters
+            .iter()
+            .map(|filter| {
+                let had = entry.subscriptions.remove(filter).is_some();
+                self.routes
+                    .remove(&key.mountpoint, filter, &entry.client_id);
+                had
+            })
+            .collect();
+        self.republish(key);
+        Some(existed)
+    }
+
+    /// `session disconnect`: closes the connection (if online); with `cleanup` the session is
+    /// deleted too. Answers whether the session existed.
+    pub fn disconnect(&mut self, key: &SessionKey, cleanup: bool) -> bool {
+        let Some(entry) = self.sessions.get_mut(key) else {
+            return false;
+        };
+        if let Some(online) = entry.online.take() {
+            let _ = online.kick.send(Kick::Administrative);
+            entry.queue.set_online(false);
+        }
+        if cleanup {
+            self.remove(key, true);
+        } else if entry.expiry.ends_with_connection() {
+            self.end(key);
+        } else {
+            self.republish(key);
+        }
+        true
+    }
+
+    /// Sessions (online and offline).
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Whether there are no sessions.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    fn generation(&mut self) -> u64 {
+        self.next_generation += 1;
+        self.next_generation
+    }
+
+    /// Drops a session and its routes; `discard_messages` also empties a shared queue.
+    fn remove(&mut self, key: &SessionKey, discard_messages: bool) {
+        let Some(entry) = self.sessions.remove(key) else {
+            return;
+        };
+        for filter in entry.subscriptions.keys() {
+            self.routes
+                .remove(&key.mountpoint, filter, &entry.client_id);
+        }
+        if discard_messages {
+            entry.queue.clear();
+        }
+        if let Some(online) = entry.online {
+            let _ = online.kick.send(Kick::Administrative);
+        }
+        self.index.remove(key);
+        self.published.store(Arc::new(self.index.clone()));
+    }
+
+    fn republish(&mut self, key: &SessionKey) {
+        let Some(entry) = self.sessions.get(key) else {
+            return;
+        };
+        let view = SessionView {
+            key: key.clone(),
+            online: entry.online.as_ref().map(|o| o.info.clone()),
+            clean_session: entry.expiry.ends_with_connection(),
+            started_at_ms: entry.started_at_ms,
+            subscriptions: entry
+                .subscriptions
+                .iter()
+                .map(|(f, o)| (f.clone(), *o))
+                .collect(),
+            queue: Arc::clone(&entry.queue),
+        };
+        self.index.insert(key.clone(), Arc::new(view));
+        self.published.store(Arc::new(self.index.clone()));
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    type Inbox = (mpsc::Receiver<Delivery>, oneshot::Receiver<()>);
-
-    fn info(client_id: &str) -> SessionInfo {
-        SessionInfo {
-            client_id: client_id.to_owned(),
-            mountpoint: String::new(),
-            peer: SocketAddr::from(([127, 0, 0, 1], 5000)),
-            protocol: 4,
-            user: None,
-            connected_at_ms: 0,
-        }
-    }
-
-    fn mailbox() -> (Mailbox, Inbox) {
-        let (deliveries, rx) = mpsc::channel(2);
-        let (kick, kicked) = oneshot::channel();
-        (Mailbox { deliveries, kick }, (rx, kicked))
-    }
-
-    fn state() -> (SessionsState, Arc<ArcSwap<Vec<SessionInfo>>>) {
-        let published = Arc::new(ArcSwap::from_pointee(Vec::new()));
-        (SessionsState::new(Arc::clone(&published)), published)
-    }
-
-    #[test]
-    fn a_second_connection_takes_the_client_id_over() {
-        let (mut state, published) = state();
-        let (first_box, (_rx1, mut kicked1)) = mailbox();
-        let first = state.register(info("c"), first_box);
-        state.subscribe(first, vec!["t".to_owned()]);
-        let (second_box, _inbox2) = mailbox();
-        let second = state.register(info("c"), second_box);
-        assert_eq!(kicked1.try_recv(), Ok(()));
-        assert_eq!(state.subscriptions(), 0);
-        assert_eq!(published.load().len(), 1);
-        // The old connection's late unregister does not remove the new session.
-        state.unregister(first);
-        assert_eq!(published.load().len(), 1);
-        state.unregister(second);
-        assert!(published.load().is_empty());
-    }
-
-    #[test]
-    fn a_restarted_registry_never_reuses_an_id() {
-        let (mut before, _) = state();
-        let (old_box, _old_inbox) = mailbox();
-        let old = before.register(info("a"), old_box);
-        drop(before);
-        let (mut after, published) = state();
-        let (new_box, _new_inbox) = mailbox();
-        let new = after.register(info("b"), new_box);
-        assert_ne!(old, new);
-        // The pre-restart connection's late unregister leaves the new session alone.
-        after.unregister(old);
-        assert_eq!(published.load().len(), 1);
-    }
-
-    #[test]
-    fn dropping_the_registry_state_tells_every_connection() {
-        let (mut state, _) = state();
-        let (mailbox, (_rx, mut kicked)) = mailbox();
-        state.register(info("c"), mailbox);
-        drop(state);
-        // The connection sees its kick channel closed (not fired) and ends as "registry lost".
-        assert_eq!(kicked.try_recv(), Err(oneshot::error::TryRecvError::Closed));
-    }
-
-    #[test]
-    fn publish_reaches_matching_subscribers_and_drops_when_full() {
-        let (mut state, _published) = state();
-        let (a_box, (mut a_rx, _)) = mailbox();
-        let a = state.register(info("a"), a_box);
-        let (b_box, (mut b_rx, _)) = mailbox();
-        let b = state.register(info("b"), b_box);
-        state.subscribe(a, vec!["s/+".to_owned()]);
-        state.subscribe(b, vec!["other".to_owned()]);
-        assert_eq!(state.publish("s/1", &Bytes::from_static(b"x")), 1);
-        assert_eq!(
-            a_rx.try_recv().map(|d| d.topic.to_string()),
-            Ok("s/1".to_owned())
-        );
-        assert!(b_rx.try_recv().is_err());
-        for _ in 0..2 {
-            state.publish("s/1", &Bytes::new());
-        }
-        assert_eq!(
-            state.publish("s/1", &Bytes::new()),
-            0,
-            "mailbox of 2 is full"
-        );
-        state.unsubscribe(a, vec!["s/+".to_owned()]);
-        assert_eq!(state.subscriptions(), 1);
-    }
-
-    #[test]
-    fn the_snapshot_is_sorted_by_mountpoint_and_client_id() {
-        let (mut state, published) = state();
-        for name in ["b", "a", "c"] {
-            let (m, _inbox) = mailbox();
-            state.register(info(name), m);
-        }
-        let ids: Vec<String> = published
-            .load()
-            .iter()
-            .map(|s| s.client_id.clone())
-            .collect();
-        assert_eq!(ids, ["a", "b", "c"]);
-    }
-}
+#[path = "registry_tests.rs"]
+mod tests;

@@ -1,191 +1,98 @@
-//! The MQTT session state machine: CONNECT rules, then one packet in → effects out, without I/O.
+//! The MQTT session state machine of one connection: one packet in → effects out, and the
+//! packets it sends; no I/O. CONNECT rules are in `connect.rs`, messages in flight in `queue.rs`.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::num::NonZeroU16;
-use std::time::Duration;
+use std::sync::Arc;
 
-use bytes::Bytes;
 use rmqtt_codec::types::{Publish, QoS};
 use rmqtt_codec::{v3, v5, MqttPacket};
 
-use crate::router::{validate_filter, validate_topic};
+use super::connect::Accepted;
+use super::message::{Message, RetainHandling, SubOptions};
+use super::queue::Outgoing;
+use crate::router::{shared_filter, validate_filter, validate_topic};
 
-/// What the node's configuration says about new connections.
+/// Asks the authorization plugins whether this client may publish or subscribe.
+pub trait Permissions {
+    /// May the client publish to `topic`?
+    fn may_publish(&self, topic: &str) -> bool;
+    /// May the client subscribe to `filter`?
+    fn may_subscribe(&self, filter: &str) -> bool;
+}
+
+/// What the node grants a connection beyond its CONNECT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnectPolicy {
-    /// `allow_anonymous`: whether a CONNECT without a username is accepted.
-    pub allow_anonymous: bool,
-    /// The protocol levels the listener accepts (`allowed_protocol_versions`).
-    pub allowed_protocols: AllowedProtocols,
-}
-
-/// A set of MQTT protocol levels (3 = 3.1, 4 = 3.1.1, 5 = 5.0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AllowedProtocols(u8);
-
-impl AllowedProtocols {
-    /// 3.1, 3.1.1 and 5.0.
-    pub const ALL: Self = Self(0b111);
-
-    /// The set of `levels`; levels other than 3, 4 and 5 are ignored.
-    pub fn of(levels: &[u8]) -> Self {
-        Self(
-            levels
-                .iter()
-                .filter(|l| (3..=5).contains(*l))
-                .fold(0, |set, l| set | 1 << (l - 3)),
-        )
-    }
-
-    /// Whether `level` is in the set.
-    pub fn allows(self, level: u8) -> bool {
-        (3..=5).contains(&level) && self.0 & 1 << (level - 3) != 0
-    }
-}
-
-impl Default for AllowedProtocols {
-    fn default() -> Self {
-        Self::ALL
-    }
-}
-
-/// A CONNECT that was accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Accepted {
-    /// The client id, assigned by the node if the client sent none.
-    pub client_id: String,
-    /// Whether the node made up the client id.
-    pub assigned: bool,
-    /// The username, if any.
-    pub user: Option<String>,
-    /// 3 (MQTT 3.1), 4 (3.1.1) or 5.
-    pub protocol: u8,
-    /// The keep-alive the client asked for, in seconds (0 = none).
-    pub keep_alive: u16,
+pub struct Grants {
+    /// MQTT 5 receive maximum: QoS 2 publishes the client may have unreleased.
+    pub receive_max: u16,
+    /// MQTT 5 topic aliases the client may use (`topic_alias_max_client`).
+    pub topic_alias_max: u16,
 }
 
 /// What the connection must do after a packet.
 #[derive(Debug)]
 pub enum Effect {
-    /// Subscribe to these valid filters (before the SUBACK that follows is sent).
-    Subscribe(Vec<String>),
-    /// Remove these subscriptions.
-    Unsubscribe(Vec<String>),
-    /// Route a message to the matching subscribers.
-    Publish {
-        /// Topic name.
-        topic: String,
-        /// Payload.
-        payload: Bytes,
+    /// Subscribe to these filters, then send `ack`, then the retained messages they match.
+    Subscribe {
+        /// Authorized, valid filters with their options.
+        filters: Vec<(String, SubOptions)>,
+        /// The SUBACK.
+        ack: MqttPacket,
     },
+    /// Remove these subscriptions, then answer with [`SessionState::unsuback`].
+    Unsubscribe {
+        /// The UNSUBSCRIBE's packet id.
+        packet_id: NonZeroU16,
+        /// Filters.
+        filters: Vec<String>,
+    },
+    /// Route (and retain, if flagged) a message; QoS 1/2 then answer with
+    /// [`SessionState::publish_ack`].
+    Publish {
+        /// The message.
+        message: Message,
+        /// The PUBLISH's packet id and QoS (QoS 1/2).
+        ack: Option<(NonZeroU16, QoS)>,
+    },
+    /// PUBACK or PUBCOMP: an outgoing message is done.
+    Acknowledged(NonZeroU16),
+    /// PUBREC: answer with PUBREL.
+    Received(NonZeroU16),
+    /// PUBREL: free the inbound QoS 2 id and answer with PUBCOMP.
+    Released(NonZeroU16),
     /// Send a packet to the client.
     Send(MqttPacket),
-    /// Close the connection (after sending what came before).
-    Close,
+    /// The client disconnected normally; MQTT 5 may ask for its will and a new session expiry.
+    Disconnect {
+        /// Publish the will anyway (MQTT 5 reason 0x04).
+        with_will: bool,
+        /// MQTT 5 session expiry update, seconds.
+        session_expiry: Option<u32>,
+    },
+    /// Close the connection (MQTT 5: with this DISCONNECT reason first).
+    Close(Option<v5::DisconnectReasonCode>),
 }
 
-/// Decides on a CONNECT: `Ok` with what was accepted, or `Err` with the CONNACK that refuses it.
-/// `fresh_id` makes a client id for clients that send none.
-pub fn connect(
-    packet: MqttPacket,
-    policy: ConnectPolicy,
-    fresh_id: impl FnOnce() -> String,
-) -> Result<Accepted, Option<Box<MqttPacket>>> {
-    let (protocol, clean, keep_alive, client_id, user) = match packet {
-        MqttPacket::V3(v3::Packet::Connect(c)) => (
-            c.protocol.level(),
-            c.clean_session,
-            c.keep_alive,
-            c.client_id,
-            c.username,
-        ),
-        MqttPacket::V5(v5::Packet::Connect(c)) => {
-            (5, c.clean_start, c.keep_alive, c.client_id, c.username)
-        }
-        // Anything before CONNECT is a protocol violation: close without an answer.
-        _ => return Err(None),
-    };
-    let mut accepted = Accepted {
-        client_id: client_id.to_string(),
-        assigned: false,
-        user: user.map(|u| u.to_string()),
-        protocol,
-        keep_alive,
-    };
-    if !policy.allowed_protocols.allows(protocol) {
-        return Err(Some(Box::new(refusal(
-            protocol,
-            Refusal::UnsupportedProtocol,
-        ))));
-    }
-    if accepted.client_id.is_empty() {
-        if !clean || protocol == 3 {
-            return Err(Some(Box::new(refusal(
-                protocol,
-                Refusal::IdentifierRejected,
-            ))));
-        }
-        accepted.client_id = fresh_id();
-        accepted.assigned = true;
-    }
-    if accepted.user.is_none() && !policy.allow_anonymous {
-        return Err(Some(Box::new(refusal(protocol, Refusal::NotAuthorized))));
-    }
-    Ok(accepted)
-}
-
-/// Why a CONNECT is refused.
-#[derive(Debug, Clone, Copy)]
-enum Refusal {
-    UnsupportedProtocol,
-    IdentifierRejected,
-    NotAuthorized,
-}
-
-fn refusal(protocol: u8, why: Refusal) -> MqttPacket {
-    if protocol == 5 {
-        let reason_code = match why {
-            Refusal::UnsupportedProtocol => v5::ConnectAckReason::UnsupportedProtocolVersion,
-            Refusal::IdentifierRejected => v5::ConnectAckReason::ClientIdentifierNotValid,
-            Refusal::NotAuthorized => v5::ConnectAckReason::NotAuthorized,
-        };
-        MqttPacket::V5(v5::Packet::ConnectAck(Box::new(v5::ConnectAck {
-            reason_code,
-            ..v5::ConnectAck::default()
-        })))
-    } else {
-        let return_code = match why {
-            Refusal::UnsupportedProtocol => v3::ConnectAckReason::UnacceptableProtocolVersion,
-            Refusal::IdentifierRejected => v3::ConnectAckReason::IdentifierRejected,
-            Refusal::NotAuthorized => v3::ConnectAckReason::NotAuthorized,
-        };
-        MqttPacket::V3(v3::Packet::ConnectAck(v3::ConnectAck {
-            return_code,
-            session_present: false,
-        }))
-    }
-}
-
-/// How long a connection may stay silent: 1.5 × keep-alive; `None` when keep-alive is 0.
-pub fn keep_alive_timeout(keep_alive: u16) -> Option<Duration> {
-    (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500))
-}
-
-/// A connected session: its protocol and the QoS 2 packet ids received but not yet released.
+/// A connected session's protocol state.
 #[derive(Debug)]
 pub struct SessionState {
     protocol: u8,
+    client_id: Arc<str>,
     assigned_id: Option<String>,
-    releasing: HashSet<NonZeroU16>,
+    grants: Grants,
+    aliases: HashMap<u16, Arc<str>>,
 }
 
 impl SessionState {
     /// The session after `accepted`.
-    pub fn new(accepted: &Accepted) -> Self {
+    pub fn new(accepted: &Accepted, grants: Grants) -> Self {
         Self {
             protocol: accepted.protocol,
+            client_id: Arc::from(accepted.client_id.as_str()),
             assigned_id: accepted.assigned.then(|| accepted.client_id.clone()),
-            releasing: HashSet::new(),
+            grants,
+            aliases: HashMap::new(),
         }
     }
 
@@ -194,209 +101,251 @@ impl SessionState {
         self.protocol == 5
     }
 
-    /// The CONNACK that accepts the session (no stored sessions yet: `session_present` is false).
-    pub fn connack(&self) -> MqttPacket {
-        if self.is_v5() {
-            MqttPacket::V5(v5::Packet::ConnectAck(Box::new(v5::ConnectAck {
-                reason_code: v5::ConnectAckReason::Success,
-                assigned_client_id: self.assigned_id.as_deref().map(Into::into),
-                shared_subscription_available: false,
-                retain_available: false,
-                ..v5::ConnectAck::default()
-            })))
-        } else {
-            MqttPacket::V3(v3::Packet::ConnectAck(v3::ConnectAck {
+    /// The CONNACK that accepts the session.
+    pub fn connack(&self, session_present: bool) -> MqttPacket {
+        if !self.is_v5() {
+            return MqttPacket::V3(v3::Packet::ConnectAck(v3::ConnectAck {
                 return_code: v3::ConnectAckReason::ConnectionAccepted,
-                session_present: false,
-            }))
+                session_present,
+            }));
         }
-    }
-
-    /// A QoS 0 PUBLISH of a routed message.
-    pub fn deliver(&self, topic: &str, payload: Bytes) -> MqttPacket {
-        let publish = Box::new(Publish {
-            dup: false,
-            retain: false,
-            qos: QoS::AtMostOnce,
-            topic: topic.into(),
-            packet_id: None,
-            payload,
-            properties: None,
-        });
-        if self.is_v5() {
-            MqttPacket::V5(v5::Packet::Publish(publish))
-        } else {
-            MqttPacket::V3(v3::Packet::Publish(publish))
-        }
+        MqttPacket::V5(v5::Packet::ConnectAck(Box::new(v5::ConnectAck {
+            session_present,
+            reason_code: v5::ConnectAckReason::Success,
+            assigned_client_id: self.assigned_id.as_deref().map(Into::into),
+            receive_max: NonZeroU16::new(self.grants.receive_max).unwrap_or(NonZeroU16::MAX),
+            topic_alias_max: self.grants.topic_alias_max,
+            retain_available: true,
+            wildcard_subscription_available: true,
+            shared_subscription_available: true,
+            subscription_identifiers_available: false,
+            ..v5::ConnectAck::default()
+        })))
     }
 
     /// Handles one packet from the client.
-    pub fn on_packet(&mut self, packet: MqttPacket) -> Vec<Effect> {
+    pub fn on_packet(&mut self, packet: MqttPacket, permissions: &dyn Permissions) -> Vec<Effect> {
         match packet {
-            MqttPacket::V3(packet) if !self.is_v5() => self.on_v3(packet),
-            MqttPacket::V5(packet) if self.is_v5() => self.on_v5(packet),
-            _ => vec![Effect::Close],
+            MqttPacket::V3(packet) if !self.is_v5() => self.on_v3(packet, permissions),
+            MqttPacket::V5(packet) if self.is_v5() => self.on_v5(packet, permissions),
+            _ => vec![Effect::Close(None)],
         }
     }
 
-    fn on_v3(&mut self, packet: v3::Packet) -> Vec<Effect> {
+    fn on_v3(&mut self, packet: v3::Packet, permissions: &dyn Permissions) -> Vec<Effect> {
         match packet {
-            v3::Packet::Publish(publish) => self.publish(*publish),
-            v3::Packet::PublishRelease { packet_id } => {
-                self.releasing.remove(&packet_id);
-                send_v3(v3::Packet::PublishComplete { packet_id })
+            v3::Packet::Publish(publish) => self.publish(*publish, permissions),
+            v3::Packet::PublishAck { packet_id } | v3::Packet::PublishComplete { packet_id } => {
+                vec![Effect::Acknowledged(packet_id)]
             }
+            v3::Packet::PublishReceived { packet_id } => vec![Effect::Received(packet_id)],
+            v3::Packet::PublishRelease { packet_id } => vec![Effect::Released(packet_id)],
             v3::Packet::Subscribe {
                 packet_id,
                 topic_filters,
             } => {
-                let (valid, codes) = sort_filters(topic_filters.iter().map(|(f, _)| f.as_ref()));
-                let status = codes
+                let requests = topic_filters
                     .into_iter()
-                    .map(|ok| match ok {
-                        true => v3::SubscribeReturnCode::Success(QoS::AtMostOnce),
-                        false => v3::SubscribeReturnCode::Failure,
-                    })
-                    .collect();
-                let ack = v3::Packet::SubscribeAck { packet_id, status };
-                vec![Effect::Subscribe(valid), Effect::Send(MqttPacket::V3(ack))]
+                    .map(|(filter, qos)| (filter.to_string(), SubOptions::v3(qos.value())));
+                self.subscribe(packet_id, requests, permissions)
             }
             v3::Packet::Unsubscribe {
                 packet_id,
                 topic_filters,
-            } => {
-                let filters = topic_filters.iter().map(ToString::to_string).collect();
-                let ack = v3::Packet::UnsubscribeAck { packet_id };
-                vec![
-                    Effect::Unsubscribe(filters),
-                    Effect::Send(MqttPacket::V3(ack)),
-                ]
-            }
-            v3::Packet::PingRequest => send_v3(v3::Packet::PingResponse),
-            // DISCONNECT, and packets only a server sends, end the connection.
-            _ => vec![Effect::Close],
-        }
-    }
-
-    fn on_v5(&mut self, packet: v5::Packet) -> Vec<Effect> {
-        match packet {
-            v5::Packet::Publish(publish) => self.publish(*publish),
-            v5::Packet::PublishRelease(release) => {
-                self.releasing.remove(&release.packet_id);
-                send_v5(v5::Packet::PublishComplete(v5::PublishAck2 {
-                    packet_id: release.packet_id,
-                    ..v5::PublishAck2::default()
-                }))
-            }
-            v5::Packet::Subscribe(subscribe) => {
-                let filters = subscribe.topic_filters.iter().map(|(f, _)| f.as_ref());
-                let (valid, codes) = sort_filters(filters);
-                let status = codes
-                    .into_iter()
-                    .map(|ok| match ok {
-                        true => v5::SubscribeAckReason::GrantedQos0,
-                        false => v5::SubscribeAckReason::TopicFilterInvalid,
-                    })
-                    .collect();
-                let ack = v5::Packet::SubscribeAck(v5::SubscribeAck {
-                    packet_id: subscribe.packet_id,
-                    properties: Vec::new(),
-                    reason_string: None,
-                    status,
-                });
-                vec![Effect::Subscribe(valid), Effect::Send(MqttPacket::V5(ack))]
-            }
-            v5::Packet::Unsubscribe(unsubscribe) => {
-                let filters = unsubscribe.topic_filters.iter().map(ToString::to_string);
-                let ack = v5::Packet::UnsubscribeAck(v5::UnsubscribeAck {
-                    packet_id: unsubscribe.packet_id,
-                    properties: Vec::new(),
-                    reason_string: None,
-                    status: filters
-                        .clone()
-                        .map(|_| v5::UnsubscribeAckReason::Success)
-                        .collect(),
-                });
-                vec![
-                    Effect::Unsubscribe(filters.collect()),
-                    Effect::Send(MqttPacket::V5(ack)),
-                ]
-            }
-            v5::Packet::PingRequest => send_v5(v5::Packet::PingResponse),
-            _ => vec![Effect::Close],
-        }
-    }
-
-    /// QoS 0 is routed; QoS 1 is routed then acknowledged; QoS 2 is routed once per packet id
-    /// (a duplicate before PUBREL is only acknowledged again).
-    fn publish(&mut self, publish: Publish) -> Vec<Effect> {
-        if validate_topic(&publish.topic).is_err() {
-            return vec![Effect::Close];
-        }
-        let route = Effect::Publish {
-            topic: publish.topic.to_string(),
-            payload: publish.payload,
-        };
-        let Some(packet_id) = publish.packet_id else {
-            return match publish.qos {
-                QoS::AtMostOnce => vec![route],
-                _ => vec![Effect::Close],
-            };
-        };
-        match publish.qos {
-            QoS::AtMostOnce => vec![Effect::Close],
-            QoS::AtLeastOnce => vec![route, Effect::Send(self.ack(packet_id, false))],
-            QoS::ExactlyOnce => {
-                let mut effects = Vec::new();
-                if self.releasing.insert(packet_id) {
-                    effects.push(route);
-                }
-                effects.push(Effect::Send(self.ack(packet_id, true)));
-                effects
-            }
-        }
-    }
-
-    /// PUBACK (`received` false) or PUBREC (`received` true).
-    fn ack(&self, packet_id: NonZeroU16, received: bool) -> MqttPacket {
-        if self.is_v5() {
-            let ack = v5::PublishAck {
+            } => vec![Effect::Unsubscribe {
                 packet_id,
-                ..v5::PublishAck::default()
-            };
-            MqttPacket::V5(match received {
-                true => v5::Packet::PublishReceived(ack),
-                false => v5::Packet::PublishAck(ack),
-            })
+                filters: topic_filters.iter().map(ToString::to_string).collect(),
+            }],
+            v3::Packet::PingRequest => vec![Effect::Send(MqttPacket::V3(v3::Packet::PingResponse))],
+            v3::Packet::Disconnect => vec![Effect::Disconnect {
+                with_will: false,
+                session_expiry: None,
+            }],
+            // A second CONNECT, and packets only a server sends, are protocol violations.
+            _ => vec![Effect::Close(None)],
+        }
+    }
+
+    fn on_v5(&mut self, packet: v5::Packet, permissions: &dyn Permissions) -> Vec<Effect> {
+        match packet {
+            v5::Packet::Publish(publish) => match self.resolve_alias(*publish) {
+                Ok(publish) => self.publish(publish, permissions),
+                Err(reason) => vec![Effect::Close(Some(reason))],
+            },
+            v5::Packet::PublishAck(ack) => vec![Effect::Acknowledged(ack.packet_id)],
+            v5::Packet::PublishComplete(ack) => vec![Effect::Acknowledged(ack.packet_id)],
+            v5::Packet::PublishReceived(ack) => vec![Effect::Received(ack.packet_id)],
+            v5::Packet::PublishRelease(ack) => vec![Effect::Released(ack.packet_id)],
+            v5::Packet::Subscribe(subscribe) => {
+                let requests = subscribe.topic_filters.into_iter().map(|(filter, o)| {
+                    let options = SubOptions {
+                        qos: o.qos.value(),
+                        no_local: o.no_local,
+                        retain_as_published: o.retain_as_published,
+                        retain_handling: match o.retain_handling {
+                            v5::RetainHandling::AtSubscribe => RetainHandling::AtSubscribe,
+                            v5::RetainHandling::AtSubscribeNew => RetainHandling::AtNewSubscription,
+                            v5::RetainHandling::NoAtSubscribe => RetainHandling::Never,
+                        },
+                        v5: true,
+                    };
+                    (filter.to_string(), options)
+                });
+                self.subscribe(subscribe.packet_id, requests, permissions)
+            }
+            v5::Packet::Unsubscribe(unsubscribe) => vec![Effect::Unsubscribe {
+                packet_id: unsubscribe.packet_id,
+                filters: unsubscribe
+                    .topic_filters
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            }],
+            v5::Packet::PingRequest => vec![Effect::Send(MqttPacket::V5(v5::Packet::PingResponse))],
+            v5::Packet::Disconnect(disconnect) => vec![Effect::Disconnect {
+                with_will: disconnect.reason_code
+                    == v5::DisconnectReasonCode::DisconnectWithWillMessage,
+                session_expiry: disconnect.session_expiry_interval_secs,
+            }],
+            // A second CONNECT, AUTH (no enhanced authentication here), server packets.
+            _ => vec![Effect::Close(Some(v5::DisconnectReasonCode::ProtocolError))],
+        }
+    }
+
+    /// Applies an MQTT 5 topic alias: a topic with an alias sets it, an empty topic uses it.
+    fn resolve_alias(&mut self, mut publish: Publish) -> Result<Publish, v5::DisconnectReasonCode> {
+        let alias = publish
+            .properties
+            .as_mut()
+            .and_then(|p| p.topic_alias.take());
+        let Some(alias) = alias else {
+            return Ok(publish);
+        };
+        if alias.get() > self.grants.topic_alias_max {
+            return Err(v5::DisconnectReasonCode::TopicAliasInvalid);
+        }
+        if publish.topic.is_empty() {
+            let topic = self
+                .aliases
+                .get(&alias.get())
+                .ok_or(v5::DisconnectReasonCode::ProtocolError)?;
+            publish.topic = topic.as_ref().into();
         } else {
-            MqttPacket::V3(match received {
-                true => v3::Packet::PublishReceived { packet_id },
-                false => v3::Packet::PublishAck { packet_id },
-            })
+            self.aliases
+                .insert(alias.get(), Arc::from(publish.topic.as_ref()));
         }
+        Ok(publish)
+    }
+
+    /// Validates and authorizes a PUBLISH: routed with its ack, or refused.
+    fn publish(&mut self, publish: Publish, permissions: &dyn Permissions) -> Vec<Effect> {
+        let ack = match (publish.qos, publish.packet_id) {
+            (QoS::AtMostOnce, None) => None,
+            (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(packet_id)) => {
+                Some((packet_id, publish.qos))
+            }
+            _ => return vec![Effect::Close(Some(v5::DisconnectReasonCode::ProtocolError))],
+        };
+        if validate_topic(&publish.topic).is_err() {
+            return vec![Effect::Close(Some(
+                v5::DisconnectReasonCode::TopicNameInvalid,
+            ))];
+        }
+        // Clients may not write into the broker's own `$` topics.
+        if publish.topic.starts_with('$') || !permissions.may_publish(&publish.topic) {
+            return match ack {
+                Some((packet_id, qos)) => {
+                    vec![Effect::Send(self.refused_publish_ack(packet_id, qos))]
+                }
+                None => Vec::new(),
+            };
+        }
+        let properties = publish.properties.map(|mut p| {
+            p.subscription_ids.clear();
+            Arc::new(p)
+        });
+        let message = Message {
+            topic: Arc::from(publish.topic.as_ref()),
+            payload: publish.payload,
+            qos: publish.qos.value(),
+            retain: publish.retain,
+            properties,
+            expires_at_ms: None,
+            publisher: Some(Arc::clone(&self.client_id)),
+        };
+        vec![Effect::Publish { message, ack }]
+    }
+
+    /// Sorts SUBSCRIBE requests into granted subscriptions and the SUBACK codes.
+    fn subscribe(
+        &mut self,
+        packet_id: NonZeroU16,
+        requests: impl Iterator<Item = (String, SubOptions)>,
+        permissions: &dyn Permissions,
+    ) -> Vec<Effect> {
+        let mut filters = Vec::new();
+        let mut codes = Vec::new();
+        for (filter, mut options) in requests {
+            options.qos = options.qos.min(2);
+            let verdict = if validate_filter(&filter).is_err() {
+                Grant::Invalid
+            } else if options.no_local && shared_filter(&filter).is_some() {
+                // MQTT 5 §3.8.3.1: no_local on a shared subscription is a protocol error.
+                return vec![Effect::Close(Some(v5::DisconnectReasonCode::ProtocolError))];
+            } else if !permissions.may_subscribe(&filter) {
+                Grant::Denied
+            } else {
+                Grant::Granted(options.qos)
+            };
+            if verdict != Grant::Invalid && verdict != Grant::Denied {
+                filters.push((filter, options));
+            }
+            codes.push(verdict);
+        }
+        if codes.is_empty() {
+            return vec![Effect::Close(Some(v5::DisconnectReasonCode::ProtocolError))];
+        }
+        let ack = self.suback(packet_id, &codes);
+        vec![Effect::Subscribe { filters, ack }]
     }
 }
 
-fn send_v3(packet: v3::Packet) -> Vec<Effect> {
-    vec![Effect::Send(MqttPacket::V3(packet))]
+/// The answer to one SUBSCRIBE filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Granted at this QoS.
+    Granted(u8),
+    /// Malformed filter.
+    Invalid,
+    /// Refused by authorization.
+    Denied,
 }
 
-fn send_v5(packet: v5::Packet) -> Vec<Effect> {
-    vec![Effect::Send(MqttPacket::V5(packet))]
-}
-
-/// The valid filters, and per filter in order whether it is valid.
-fn sort_filters<'a>(filters: impl Iterator<Item = &'a str>) -> (Vec<String>, Vec<bool>) {
-    let mut valid = Vec::new();
-    let mut codes = Vec::new();
-    for filter in filters {
-        let ok = validate_filter(filter).is_ok();
-        if ok {
-            valid.push(filter.to_owned());
-        }
-        codes.push(ok);
+/// Builds a PUBLISH of `outgoing` for the protocol.
+pub(crate) fn publish_packet(v5: bool, outgoing: &Outgoing, dup: bool, now_ms: i64) -> MqttPacket {
+    let message = &outgoing.message;
+    let properties = v5.then(|| {
+        let mut properties = message.properties.as_deref().cloned().unwrap_or_default();
+        // The remaining lifetime (MQTT 5 §3.3.2.3.3).
+        properties.message_expiry_interval = message.expires_at_ms.and_then(|at| {
+            let left = ((at - now_ms).max(1000) / 1000).clamp(1, i64::from(u32::MAX));
+            std::num::NonZeroU32::new(u32::try_from(left).unwrap_or(u32::MAX))
+        });
+        properties
+    });
+    let publish = Box::new(Publish {
+        dup,
+        retain: message.retain,
+        qos: QoS::try_from(message.qos).unwrap_or(QoS::AtMostOnce),
+        topic: message.topic.as_ref().into(),
+        packet_id: outgoing.packet_id,
+        payload: message.payload.clone(),
+        properties,
+    });
+    match v5 {
+        true => MqttPacket::V5(v5::Packet::Publish(publish)),
+        false => MqttPacket::V3(v3::Packet::Publish(publish)),
     }
-    (valid, codes)
 }
 
 #[cfg(test)]

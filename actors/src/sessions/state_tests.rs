@@ -1,150 +1,58 @@
 //! Unit tests of the session state machine: no runtime, no sockets.
 
-use super::*;
+use bytes::Bytes;
 use rmqtt_codec::types::Protocol;
+
+use super::*;
+use crate::sessions::connect::{connect, AllowedProtocols, ConnectPolicy};
 
 const OPEN: ConnectPolicy = ConnectPolicy {
     allow_anonymous: true,
     allowed_protocols: AllowedProtocols::ALL,
 };
 
-fn v3_connect(level: u8, client_id: &str, clean: bool, user: Option<&str>) -> MqttPacket {
-    MqttPacket::V3(v3::Packet::Connect(Box::new(v3::Connect {
-        protocol: Protocol(level),
-        clean_session: clean,
-        keep_alive: 30,
-        last_will: None,
-        client_id: client_id.into(),
-        username: user.map(Into::into),
-        ..v3::Connect::default()
-    })))
-}
+const GRANTS: Grants = Grants {
+    receive_max: 10,
+    topic_alias_max: 5,
+};
 
-fn v5_connect(client_id: &str, clean: bool) -> MqttPacket {
-    MqttPacket::V5(v5::Packet::Connect(Box::new(v5::Connect {
-        clean_start: clean,
-        client_id: client_id.into(),
-        ..v5::Connect::default()
-    })))
-}
+/// Allows everything except topics and filters starting with "secret".
+struct NoSecrets;
 
-/// `MqttPacket` has no `PartialEq`: effects are compared by their debug form.
-fn same(got: Vec<Effect>, want: Vec<Effect>) {
-    assert_eq!(format!("{got:?}"), format!("{want:?}"));
-}
-
-fn fresh() -> String {
-    "assigned-1".to_owned()
-}
-
-fn v3_code(refused: Result<Accepted, Option<Box<MqttPacket>>>) -> v3::ConnectAckReason {
-    match refused.map_err(|p| p.map(|p| *p)) {
-        Err(Some(MqttPacket::V3(v3::Packet::ConnectAck(ack)))) => ack.return_code,
-        other => panic!("expected a v3 CONNACK refusal, got {other:?}"),
+impl Permissions for NoSecrets {
+    fn may_publish(&self, topic: &str) -> bool {
+        !topic.starts_with("secret")
     }
-}
-
-#[test]
-fn a_named_client_is_accepted_with_its_protocol() {
-    let accepted = connect(v3_connect(4, "c1", true, Some("u")), OPEN, fresh).expect("accepted");
-    assert_eq!(accepted.client_id, "c1");
-    assert_eq!(accepted.protocol, 4);
-    assert_eq!(accepted.user.as_deref(), Some("u"));
-    assert!(!accepted.assigned);
-    let accepted = connect(v5_connect("c5", false), OPEN, fresh).expect("accepted");
-    assert_eq!(accepted.protocol, 5);
-}
-
-#[test]
-fn an_empty_client_id_is_assigned_only_with_a_clean_session() {
-    let accepted = connect(v3_connect(4, "", true, None), OPEN, fresh).expect("accepted");
-    assert_eq!(accepted.client_id, "assigned-1");
-    assert!(accepted.assigned);
-    let refused = connect(v3_connect(4, "", false, None), OPEN, fresh);
-    assert_eq!(v3_code(refused), v3::ConnectAckReason::IdentifierRejected);
-    // MQTT 3.1 has no empty client ids at all.
-    let refused = connect(v3_connect(3, "", true, None), OPEN, fresh);
-    assert_eq!(v3_code(refused), v3::ConnectAckReason::IdentifierRejected);
-    match connect(v5_connect("", false), OPEN, fresh).map_err(|p| p.map(|p| *p)) {
-        Err(Some(MqttPacket::V5(v5::Packet::ConnectAck(ack)))) => assert_eq!(
-            ack.reason_code,
-            v5::ConnectAckReason::ClientIdentifierNotValid
-        ),
-        other => panic!("expected a v5 refusal, got {other:?}"),
+    fn may_subscribe(&self, filter: &str) -> bool {
+        !filter.starts_with("secret")
     }
-}
-
-#[test]
-fn the_assigned_id_is_told_to_v5_clients() {
-    let accepted = connect(v5_connect("", true), OPEN, fresh).expect("accepted");
-    match SessionState::new(&accepted).connack() {
-        MqttPacket::V5(v5::Packet::ConnectAck(ack)) => {
-            assert_eq!(ack.assigned_client_id.as_deref(), Some("assigned-1"));
-        }
-        other => panic!("unexpected {other:?}"),
-    }
-}
-
-#[test]
-fn anonymous_clients_are_refused_when_not_allowed() {
-    let closed = ConnectPolicy {
-        allow_anonymous: false,
-        ..OPEN
-    };
-    let refused = connect(v3_connect(4, "c", true, None), closed, fresh);
-    assert_eq!(v3_code(refused), v3::ConnectAckReason::NotAuthorized);
-    assert!(connect(v3_connect(4, "c", true, Some("u")), closed, fresh).is_ok());
-}
-
-#[test]
-fn anything_but_connect_first_closes_silently() {
-    let ping = MqttPacket::V3(v3::Packet::PingRequest);
-    assert!(matches!(connect(ping, OPEN, fresh), Err(None)));
-}
-
-#[test]
-fn keep_alive_is_one_and_a_half_times() {
-    assert_eq!(keep_alive_timeout(0), None);
-    assert_eq!(keep_alive_timeout(10), Some(Duration::from_secs(15)));
 }
 
 fn session(level: u8) -> SessionState {
     let packet = if level == 5 {
-        v5_connect("c", true)
+        MqttPacket::V5(v5::Packet::Connect(Box::new(v5::Connect {
+            client_id: "c".into(),
+            clean_start: true,
+            ..v5::Connect::default()
+        })))
     } else {
-        v3_connect(level, "c", true, None)
+        MqttPacket::V3(v3::Packet::Connect(Box::new(v3::Connect {
+            protocol: Protocol(level),
+            clean_session: true,
+            client_id: "c".into(),
+            ..v3::Connect::default()
+        })))
     };
-    SessionState::new(&connect(packet, OPEN, fresh).expect("accepted"))
+    let accepted = connect(packet, OPEN, 100, String::new).expect("accepted");
+    SessionState::new(&accepted, GRANTS)
 }
 
 fn id(n: u16) -> NonZeroU16 {
     NonZeroU16::new(n).expect("non-zero")
 }
 
-#[test]
-fn subscribe_grants_qos0_and_refuses_invalid_filters() {
-    let mut state = session(4);
-    let effects = state.on_packet(MqttPacket::V3(v3::Packet::Subscribe {
-        packet_id: id(1),
-        topic_filters: vec![
-            ("a/+".into(), QoS::AtLeastOnce),
-            ("a/#/b".into(), QoS::AtMostOnce),
-        ],
-    }));
-    let ack = v3::Packet::SubscribeAck {
-        packet_id: id(1),
-        status: vec![
-            v3::SubscribeReturnCode::Success(QoS::AtMostOnce),
-            v3::SubscribeReturnCode::Failure,
-        ],
-    };
-    same(
-        effects,
-        vec![
-            Effect::Subscribe(vec!["a/+".to_owned()]),
-            Effect::Send(MqttPacket::V3(ack)),
-        ],
-    );
+fn debug(effects: &[Effect]) -> String {
+    format!("{effects:?}")
 }
 
 fn publish(qos: QoS, packet_id: Option<u16>, topic: &str) -> Box<Publish> {
@@ -160,73 +68,144 @@ fn publish(qos: QoS, packet_id: Option<u16>, topic: &str) -> Box<Publish> {
 }
 
 #[test]
-fn publishes_are_routed_and_acknowledged_by_qos() {
+fn subscribe_grants_the_requested_qos_and_refuses_invalid_or_denied_filters() {
     let mut state = session(4);
-    let route = || Effect::Publish {
-        topic: "t".to_owned(),
-        payload: Bytes::from_static(b"hi"),
+    let effects = state.on_packet(
+        MqttPacket::V3(v3::Packet::Subscribe {
+            packet_id: id(1),
+            topic_filters: vec![
+                ("a/+".into(), QoS::AtLeastOnce),
+                ("a/#/b".into(), QoS::AtMostOnce),
+                ("secret/x".into(), QoS::AtMostOnce),
+            ],
+        }),
+        &NoSecrets,
+    );
+    let [Effect::Subscribe { filters, ack }] = &effects[..] else {
+        panic!("{}", debug(&effects));
     };
-    let qos0 = MqttPacket::V3(v3::Packet::Publish(publish(QoS::AtMostOnce, None, "t")));
-    same(state.on_packet(qos0), vec![route()]);
-    let qos1 = MqttPacket::V3(v3::Packet::Publish(publish(QoS::AtLeastOnce, Some(7), "t")));
-    let puback = MqttPacket::V3(v3::Packet::PublishAck { packet_id: id(7) });
-    same(state.on_packet(qos1), vec![route(), Effect::Send(puback)]);
-    let qos2 = || MqttPacket::V3(v3::Packet::Publish(publish(QoS::ExactlyOnce, Some(8), "t")));
-    let pubrec = || {
-        Effect::Send(MqttPacket::V3(v3::Packet::PublishReceived {
-            packet_id: id(8),
-        }))
+    assert_eq!(filters, &[("a/+".to_owned(), SubOptions::v3(1))]);
+    let want = v3::Packet::SubscribeAck {
+        packet_id: id(1),
+        status: vec![
+            v3::SubscribeReturnCode::Success(QoS::AtLeastOnce),
+            v3::SubscribeReturnCode::Failure,
+            v3::SubscribeReturnCode::Failure,
+        ],
     };
-    same(state.on_packet(qos2()), vec![route(), pubrec()]);
-    // A resent QoS 2 publish before PUBREL is not routed twice.
-    same(state.on_packet(qos2()), vec![pubrec()]);
-    let pubrel = MqttPacket::V3(v3::Packet::PublishRelease { packet_id: id(8) });
-    let pubcomp = MqttPacket::V3(v3::Packet::PublishComplete { packet_id: id(8) });
-    same(state.on_packet(pubrel), vec![Effect::Send(pubcomp)]);
+    assert_eq!(format!("{ack:?}"), format!("{:?}", MqttPacket::V3(want)));
+}
+
+#[test]
+fn publishes_carry_their_ack_and_denied_ones_are_not_routed() {
+    let mut state = session(5);
+    let qos1 = MqttPacket::V5(v5::Packet::Publish(publish(QoS::AtLeastOnce, Some(7), "t")));
+    let effects = state.on_packet(qos1, &NoSecrets);
+    let [Effect::Publish { message, ack }] = &effects[..] else {
+        panic!("{}", debug(&effects));
+    };
+    assert_eq!((&*message.topic, message.qos), ("t", 1));
+    assert_eq!(message.publisher.as_deref(), Some("c"));
+    assert_eq!(*ack, Some((id(7), QoS::AtLeastOnce)));
+    let denied = MqttPacket::V5(v5::Packet::Publish(publish(
+        QoS::AtLeastOnce,
+        Some(8),
+        "secret",
+    )));
+    let effects = state.on_packet(denied, &NoSecrets);
+    assert!(
+        debug(&effects).contains("NotAuthorized"),
+        "{}",
+        debug(&effects)
+    );
+    let system = MqttPacket::V5(v5::Packet::Publish(publish(
+        QoS::AtMostOnce,
+        None,
+        "$SYS/x",
+    )));
+    assert!(state.on_packet(system, &NoSecrets).is_empty());
 }
 
 #[test]
 fn protocol_violations_close() {
     let mut state = session(4);
-    let wild = MqttPacket::V3(v3::Packet::Publish(publish(QoS::AtMostOnce, None, "a/+")));
-    same(state.on_packet(wild), vec![Effect::Close]);
-    let again = v3_connect(4, "c", true, None);
-    same(state.on_packet(again), vec![Effect::Close]);
-    let wrong_version = MqttPacket::V5(v5::Packet::PingRequest);
-    same(state.on_packet(wrong_version), vec![Effect::Close]);
-    let disconnect = MqttPacket::V3(v3::Packet::Disconnect);
-    same(state.on_packet(disconnect), vec![Effect::Close]);
+    for packet in [
+        MqttPacket::V3(v3::Packet::Publish(publish(QoS::AtMostOnce, None, "a/+"))),
+        MqttPacket::V3(v3::Packet::Publish(publish(QoS::AtLeastOnce, None, "a"))),
+        MqttPacket::V5(v5::Packet::PingRequest),
+        MqttPacket::V3(v3::Packet::Subscribe {
+            packet_id: id(1),
+            topic_filters: Vec::new(),
+        }),
+    ] {
+        let effects = state.on_packet(packet, &NoSecrets);
+        assert!(
+            matches!(effects[..], [Effect::Close(_)]),
+            "{}",
+            debug(&effects)
+        );
+    }
+    let disconnect = state.on_packet(MqttPacket::V3(v3::Packet::Disconnect), &NoSecrets);
+    assert!(matches!(
+        disconnect[..],
+        [Effect::Disconnect {
+            with_will: false,
+            ..
+        }]
+    ));
 }
 
 #[test]
-fn v5_ping_and_delivery_use_v5_packets() {
+fn topic_aliases_set_then_resolve_and_bad_ones_close() {
     let mut state = session(5);
-    same(
-        state.on_packet(MqttPacket::V5(v5::Packet::PingRequest)),
-        vec![Effect::Send(MqttPacket::V5(v5::Packet::PingResponse))],
-    );
-    assert!(matches!(
-        state.deliver("t", Bytes::new()),
-        MqttPacket::V5(v5::Packet::Publish(_))
-    ));
-    assert!(matches!(
-        session(3).deliver("t", Bytes::new()),
-        MqttPacket::V3(v3::Packet::Publish(_))
-    ));
+    let aliased = |topic: &str, alias: u16| {
+        let mut p = publish(QoS::AtMostOnce, None, topic);
+        p.properties = Some(v5::PublishProperties {
+            topic_alias: NonZeroU16::new(alias),
+            ..v5::PublishProperties::default()
+        });
+        MqttPacket::V5(v5::Packet::Publish(p))
+    };
+    state.on_packet(aliased("long/topic", 1), &NoSecrets);
+    let effects = state.on_packet(aliased("", 1), &NoSecrets);
+    let [Effect::Publish { message, .. }] = &effects[..] else {
+        panic!("{}", debug(&effects));
+    };
+    assert_eq!(&*message.topic, "long/topic");
+    let unknown = state.on_packet(aliased("", 2), &NoSecrets);
+    assert!(debug(&unknown).contains("ProtocolError"));
+    let too_big = state.on_packet(aliased("t", 6), &NoSecrets);
+    assert!(debug(&too_big).contains("TopicAliasInvalid"));
 }
 
 #[test]
-fn a_protocol_level_the_listener_does_not_allow_is_refused() {
-    let only_v5 = ConnectPolicy {
-        allowed_protocols: AllowedProtocols::of(&[5]),
-        ..OPEN
+fn acks_from_the_client_become_queue_effects() {
+    let mut state = session(4);
+    let cases = [
+        (v3::Packet::PublishAck { packet_id: id(1) }, "Acknowledged"),
+        (v3::Packet::PublishReceived { packet_id: id(2) }, "Received"),
+        (v3::Packet::PublishRelease { packet_id: id(3) }, "Released"),
+        (
+            v3::Packet::PublishComplete { packet_id: id(4) },
+            "Acknowledged",
+        ),
+    ];
+    for (packet, want) in cases {
+        let effects = state.on_packet(MqttPacket::V3(packet), &NoSecrets);
+        assert!(
+            debug(&effects).starts_with(&format!("[{want}")),
+            "{}",
+            debug(&effects)
+        );
+    }
+}
+
+#[test]
+fn the_v5_connack_advertises_what_the_node_grants() {
+    let state = session(5);
+    let MqttPacket::V5(v5::Packet::ConnectAck(ack)) = state.connack(true) else {
+        panic!("a v5 CONNACK");
     };
-    let refused = connect(v3_connect(4, "c", true, None), only_v5, fresh);
-    assert_eq!(
-        v3_code(refused),
-        v3::ConnectAckReason::UnacceptableProtocolVersion
-    );
-    assert!(connect(v5_connect("c", true), only_v5, fresh).is_ok());
-    assert!(AllowedProtocols::ALL.allows(3) && !AllowedProtocols::ALL.allows(6));
-    assert!(!AllowedProtocols::of(&[3, 4, 9]).allows(5));
+    assert!(ack.session_present && ack.retain_available && ack.shared_subscription_available);
+    assert_eq!((ack.receive_max.get(), ack.topic_alias_max), (10, 5));
 }

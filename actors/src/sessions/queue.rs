@@ -1,0 +1,270 @@
+//! A session's messages: the queue waiting for delivery and the QoS 1/2 messages in flight.
+//!
+//! The queue outlives connections: a persistent session keeps it while offline, and the next
+//! connection (or the one taking over) resends what is in flight, so a takeover loses nothing.
+//! Publishers push into it directly (no actor hop); its connection is woken by `notified`.
+
+use std::collections::{HashSet, VecDeque};
+use std::num::NonZeroU16;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use super::message::Message;
+
+/// How many messages a queue keeps before it drops new ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// `max_online_messages`: waiting while the client is connected.
+    pub max_online: usize,
+    /// `max_offline_messages`: waiting while a persistent session is offline.
+    pub max_offline: usize,
+}
+
+impl Default for QueueLimits {
+    fn default() -> Self {
+        Self {
+            max_online: 1000,
+            max_offline: 1000,
+        }
+    }
+}
+
+/// Where an outgoing QoS 1/2 message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Sent; waiting for PUBACK (QoS 1) or PUBREC (QoS 2).
+    Sent,
+    /// QoS 2: PUBREC received, PUBREL sent; waiting for PUBCOMP.
+    Released,
+}
+
+/// An outgoing QoS 1/2 message waiting for its acknowledgement.
+#[derive(Debug, Clone)]
+pub struct Inflight {
+    /// The packet id it was sent with.
+    pub packet_id: NonZeroU16,
+    /// The message.
+    pub message: Message,
+    /// Where it stands.
+    pub phase: Phase,
+}
+
+/// What the connection sends next.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// `None` for QoS 0.
+    pub packet_id: Option<NonZeroU16>,
+    /// The message (its QoS already the granted one).
+    pub message: Message,
+}
+
+#[derive(Debug, Default)]
+struct QueueInner {
+    pending: VecDeque<Message>,
+    inflight: VecDeque<Inflight>,
+    next_packet_id: u16,
+    online: bool,
+    dropped: u64,
+    limits: QueueLimits,
+    /// QoS 2 packet ids received from the client and not yet released (exactly-once inbound).
+    incoming: HashSet<NonZeroU16>,
+}
+
+/// One session's queue; shared by the router (push), the connection (take, ack) and listings.
+#[derive(Debug)]
+pub struct SessionQueue {
+    inner: Mutex<QueueInner>,
+    notify: Notify,
+}
+
+impl SessionQueue {
+    /// An empty, offline queue.
+    pub fn new(limits: QueueLimits) -> Self {
+        Self {
+            inner: Mutex::new(QueueInner {
+                limits,
+                ..QueueInner::default()
+            }),
+            notify: Notify::new(),
+        }
+    }
+
+    /// Queues a message; answers false when the queue is full and the message was dropped.
+    pub fn push(&self, message: Message) -> bool {
+        let mut inner = self.inner.lock();
+        let limit = match inner.online {
+            true => inner.limits.max_online,
+            false => inner.limits.max_offline,
+        };
+        if inner.pending.len() >= limit {
+            inner.dropped += 1;
+            return false;
+        }
+        inner.pending.push_back(message);
+        drop(inner);
+        self.notify.notify_one();
+        true
+    }
+
+    /// Puts messages back at the front (restored from the store at start).
+    pub fn restore(&self, messages: impl IntoIterator<Item = Message>) {
+        self.inner.lock().pending.extend(messages);
+    }
+
+    /// Resolves when a message was pushed since the last call (or is waiting already).
+    pub async fn notified(&self) {
+        self.notify.notified().await;
+    }
+
+    /// Takes the next messages to send: QoS 0 ones always, QoS 1/2 ones while fewer than
+    /// `window` are in flight (each gets a packet id and joins the in-flight list). Messages
+    /// that expired before `now_ms` are dropped on the way.
+    pub fn take(&self, window: usize, now_ms: i64, max: usize) -> Vec<Outgoing> {
+        let mut inner = self.inner.lock();
+        let mut out = Vec::new();
+        while out.len() < max {
+            let Some(front) = inner.pending.front() else {
+                break;
+            };
+            if front.qos > 0 && inner.inflight.len() >= window {
+                break;
+            }
+            let Some(message) = inner.pending.pop_front() else {
+                break;
+            };
+            if message.is_expired(now_ms) {
+                continue;
+            }
+            let packet_id = (message.qos > 0).then(|| inner.assign_packet_id(&message));
+            out.push(Outgoing { packet_id, message });
+        }
+        out
+    }
+
+    /// What is in flight, for resending after a reconnect or a retry interval.
+    pub fn inflight(&self) -> Vec<Inflight> {
+        self.inner.lock().inflight.iter().cloned().collect()
+    }
+
+    /// PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is done. Answers whether it was in flight.
+    pub fn acknowledge(&self, packet_id: NonZeroU16) -> bool {
+        let mut inner = self.inner.lock();
+        let before = inner.inflight.len();
+        inner.inflight.retain(|m| m.packet_id != packet_id);
+        let done = inner.inflight.len() != before;
+        drop(inner);
+        if done {
+            // The window has room again.
+            self.notify.notify_one();
+        }
+        done
+    }
+
+    /// PUBREC: the client has a QoS 2 message; PUBREL follows. Answers whether it was in flight.
+    pub fn received(&self, packet_id: NonZeroU16) -> bool {
+        let mut inner = self.inner.lock();
+        match inner.inflight.iter_mut().find(|m| m.packet_id == packet_id) {
+            Some(inflight) => {
+                inflight.phase = Phase::Released;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Records an inbound QoS 2 packet id; answers false if it was already received (a resend,
+    /// which must not be routed twice).
+    pub fn receive_exactly_once(&self, packet_id: NonZeroU16) -> bool {
+        self.inner.lock().incoming.insert(packet_id)
+    }
+
+    /// PUBREL from the client: the inbound QoS 2 id is free again. Answers whether it was known.
+    pub fn release(&self, packet_id: NonZeroU16) -> bool {
+        self.inner.lock().incoming.remove(&packet_id)
+    }
+
+    /// Inbound QoS 2 messages not yet released.
+    pub fn incoming_unreleased(&self) -> usize {
+        self.inner.lock().incoming.len()
+    }
+
+    /// Marks the queue online (new limit applies) or offline.
+    pub fn set_online(&self, online: bool) {
+        self.inner.lock().online = online;
+    }
+
+    /// Changes the limits (the settings in force when the client last connected).
+    pub fn set_limits(&self, limits: QueueLimits) {
+        self.inner.lock().limits = limits;
+    }
+
+    /// Empties everything (a clean start or `session disconnect --cleanup`).
+    pub fn clear(&self) {
+        let mut inner = self.inner.lock();
+        inner.pending.clear();
+        inner.inflight.clear();
+        inner.incoming.clear();
+    }
+
+    /// The messages an offline session keeps: in flight first (they were sent earlier), then
+    /// the waiting ones; for the store.
+    pub fn messages(&self) -> Vec<Message> {
+        let inner = self.inner.lock();
+        inner
+            .inflight
+            .iter()
+            .map(|m| m.message.clone())
+            .chain(inner.pending.iter().cloned())
+            .collect()
+    }
+
+    /// Counters for listings.
+    pub fn stats(&self) -> QueueStats {
+        let inner = self.inner.lock();
+        QueueStats {
+            waiting: inner.pending.len(),
+            inflight: inner.inflight.len(),
+            dropped: inner.dropped,
+            online: inner.online,
+        }
+    }
+}
+
+impl QueueInner {
+    fn assign_packet_id(&mut self, message: &Message) -> NonZeroU16 {
+        let packet_id = loop {
+            self.next_packet_id = self.next_packet_id.wrapping_add(1);
+            let Some(id) = NonZeroU16::new(self.next_packet_id) else {
+                continue;
+            };
+            // At most 65 535 ids: the window is far smaller, so a free one always exists.
+            if !self.inflight.iter().any(|m| m.packet_id == id) {
+                break id;
+            }
+        };
+        self.inflight.push_back(Inflight {
+            packet_id,
+            message: message.clone(),
+            phase: Phase::Sent,
+        });
+        packet_id
+    }
+}
+
+/// A queue's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Messages waiting for delivery.
+    pub waiting: usize,
+    /// QoS 1/2 messages sent and not yet acknowledged.
+    pub inflight: usize,
+    /// Messages dropped because the queue was full.
+    pub dropped: u64,
+    /// Whether a connection is attached.
+    pub online: bool,
+}
+
+#[cfg(test)]
+#[path = "queue_tests.rs"]
+mod tests;
