@@ -15,7 +15,9 @@
 //! - the **session registry** (`sessions/`) knows every connected MQTT session by client id
 //!   (a second connection takes the id over), owns the subscription trie (`router/`) and routes
 //!   publishes; each connection runs its own task around the MQTT state machine (`sessions/state.rs`);
-//! - **runtime settings** (`settings/`) hold the effective configuration and apply `set`.
+//! - **runtime settings** (`settings/`) hold the effective configuration and apply `set`;
+//! - the **store** (`store/`, not an actor) keeps persistent sessions, their offline messages and
+//!   retained messages in `mqtt.redb`; one writer thread commits queued writes in batches.
 //!
 //! Callers never see an `ActorRef`: each actor comes with a `…Handle` whose methods send one
 //! message each (see `call.rs`), and whose reads of published state are snapshots.
@@ -28,6 +30,7 @@ pub mod router;
 pub mod sessions;
 pub mod settings;
 mod slot;
+pub mod store;
 pub mod supervisor;
 pub mod types;
 pub mod vault;
@@ -44,6 +47,7 @@ pub use sessions::{
     SessionView, SessionsHandle,
 };
 pub use settings::{RuntimeSettings, SettingsHandle};
+pub use store::{Loaded, LoadedRetained, LoadedSession, SessionKey, Store, StoreError};
 pub use supervisor::SupervisorHandle;
 pub use types::{ApiKey, KeyDigest, NodeName, Scope};
 pub use vault::{KeyPolicy, KeyRow, VaultError, VaultHandle, VaultSnapshot};
