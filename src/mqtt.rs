@@ -61,7 +61,7 @@ pub fn settings(config: &Config) -> ConnectionSettings {
 }
 
 /// The broker keys a session lives by, from the configuration in force.
-fn session_settings(config: &Config) -> SessionSettings {
+pub fn session_settings(config: &Config) -> SessionSettings {
     let defaults = SessionSettings::default();
     let number = |key: &str| config.get(key).and_then(|v| v.parse::<i64>().ok());
     let count = |key: &str, default: usize| match number(key) {

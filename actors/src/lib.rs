@@ -47,7 +47,7 @@ pub use sessions::{
     SessionView, SessionsHandle,
 };
 pub use settings::{RuntimeSettings, SettingsHandle};
-pub use store::{Loaded, LoadedRetained, LoadedSession, SessionKey, Store, StoreError};
+pub use store::{Loaded, LoadedRetained, LoadedSession, Store, StoreError};
 pub use supervisor::SupervisorHandle;
 pub use types::{ApiKey, KeyDigest, NodeName, Scope};
 pub use vault::{KeyPolicy, KeyRow, VaultError, VaultHandle, VaultSnapshot};

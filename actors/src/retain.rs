@@ -8,6 +8,7 @@ use parking_lot::RwLock;
 
 use crate::router::filter_matches;
 use crate::sessions::Message;
+use crate::store::{LoadedRetained, Store};
 
 /// A retained message as `retain show` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,10 +21,11 @@ pub struct RetainedRow {
     pub payload: Bytes,
 }
 
-/// The retained messages of every mountpoint.
+/// The retained messages of every mountpoint, written through to the store if there is one.
 #[derive(Debug, Default)]
 pub struct RetainStore {
     messages: RwLock<HashMap<String, BTreeMap<String, Message>>>,
+    store: Option<Store>,
 }
 
 /// What a retained PUBLISH did to the store.
@@ -38,6 +40,27 @@ pub enum RetainChange {
 }
 
 impl RetainStore {
+    /// An empty store writing through to `store`.
+    pub fn new(store: Option<Store>) -> Self {
+        Self {
+            messages: RwLock::default(),
+            store,
+        }
+    }
+
+    /// Brings back what the store kept (unreadable records are skipped with a warning).
+    pub fn restore(&self, loaded: &[LoadedRetained]) {
+        let mut all = self.messages.write();
+        for retained in loaded {
+            let Some(message) = Message::decode(&retained.record) else {
+                tracing::warn!(topic = %retained.topic, "unreadable retained message skipped");
+                continue;
+            };
+            let topics = all.entry(retained.mountpoint.clone()).or_default();
+            topics.insert(retained.topic.clone(), message);
+        }
+    }
+
     /// Keeps `message` as the topic's retained message, or deletes it when the payload is empty.
     pub fn set(&self, mountpoint: &str, message: &Message) -> RetainChange {
         let mut all = self.messages.write();
@@ -51,6 +74,9 @@ impl RetainStore {
             retain: true,
             ..message.clone()
         };
+        if let Some(store) = &self.store {
+            store.put_retained(mountpoint, &message.topic, retained.encode());
+        }
         let topics = all.entry(mountpoint.to_owned()).or_default();
         topics.insert(message.topic.to_string(), retained);
         RetainChange::Stored
@@ -72,6 +98,9 @@ impl RetainStore {
             return false;
         };
         let removed = topics.remove(topic).is_some();
+        if let (true, Some(store)) = (removed, &self.store) {
+            store.delete_retained(mountpoint, topic);
+        }
         if topics.is_empty() {
             all.remove(mountpoint);
         }

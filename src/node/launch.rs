@@ -12,7 +12,7 @@ use tokio_rustls::TlsAcceptor;
 use vmq_actors::vault::VaultHandle;
 use vmq_actors::{
     ClusterHandle, ConnectionCounts, ListenerInfo, ListenerStatus, ListenersHandle, SessionsHandle,
-    SettingsHandle, SupervisorHandle, TlsInfo,
+    SettingsHandle, Store, SupervisorHandle, TlsInfo,
 };
 
 use super::{Node, StartError};
@@ -174,12 +174,17 @@ async fn start_actors(
     let listeners = ListenersHandle::start(supervisor)
         .await
         .map_err(StartError::Internal)?;
+    let config_snapshot = config.clone();
     let settings = SettingsHandle::start(config, supervisor)
         .await
         .map_err(StartError::Internal)?;
-    let sessions = SessionsHandle::start(supervisor)
+    let store =
+        Store::open(&data_dir.join("mqtt.redb")).map_err(|e| StartError::Data(e.to_string()))?;
+    let limits = crate::mqtt::session_settings(&config_snapshot).limits;
+    drop(config_snapshot);
+    let sessions = SessionsHandle::start(supervisor, Some(store), limits)
         .await
-        .map_err(StartError::Internal)?;
+        .map_err(StartError::Data)?;
     Ok(Node {
         vault,
         cluster,

@@ -152,6 +152,8 @@ impl RunningNode {
         for server in self.servers {
             let _ = server.await;
         }
+        // The connections detached: their sessions and messages become durable.
+        self.node.sessions.close().await;
         let _ = std::fs::remove_file(&self.socket_path);
         self.supervisor.shutdown();
         tracing::info!("node stopped");

@@ -1,4 +1,4 @@
-//! A routed message, the options of a subscription, and the key that names a session.
+//! A routed message and the options of a subscription.
 
 use std::sync::Arc;
 
@@ -6,24 +6,7 @@ use bytes::Bytes;
 use rmqtt_codec::v5::PublishProperties;
 use serde::{Deserialize, Serialize};
 
-/// Names a session: client ids are unique within a mountpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct SessionKey {
-    /// The listener's mountpoint ("" for none).
-    pub mountpoint: String,
-    /// The MQTT client id.
-    pub client_id: String,
-}
-
-impl SessionKey {
-    /// The key of `client_id` under `mountpoint`.
-    pub fn new(mountpoint: &str, client_id: &str) -> Self {
-        Self {
-            mountpoint: mountpoint.to_owned(),
-            client_id: client_id.to_owned(),
-        }
-    }
-}
+pub use crate::store::SessionKey;
 
 /// One application message on its way through the node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

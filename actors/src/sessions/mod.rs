@@ -5,6 +5,7 @@ mod connect;
 mod connection;
 mod message;
 mod packets;
+mod persist;
 mod queue;
 mod registry;
 mod routes;
@@ -32,6 +33,7 @@ pub use snapshot::{OnlineInfo, SessionIndex, SessionView};
 use crate::call::{call, CallError, DEFAULT_CALL_TIMEOUT};
 use crate::retain::RetainStore;
 use crate::slot::ActorSlot;
+use crate::store::Store;
 use crate::supervisor::{spawn_supervised, SupervisorHandle};
 
 const NAME: &str = "session registry";
@@ -87,6 +89,11 @@ pub enum SessionsMessage {
         /// Whether the session existed.
         reply: RpcReplyPort<bool>,
     },
+    /// Answers once every message sent before it was handled (connections' last detaches).
+    Flush {
+        /// Acknowledgement.
+        reply: RpcReplyPort<()>,
+    },
     /// A will delay or session expiry timer fired.
     Timer {
         /// Which session.
@@ -102,6 +109,9 @@ pub struct SessionsShared {
     routes: Arc<Routes>,
     retained: Arc<RetainStore>,
     published: Arc<ArcSwap<SessionIndex>>,
+    store: Option<Store>,
+    /// Queue limits for sessions restored from the store (until their client reconnects).
+    limits: QueueLimits,
 }
 
 /// The actor; it holds no data.
@@ -114,14 +124,22 @@ impl Actor for SessionsActor {
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         shared: Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(SessionsState::new(
+        let mut state = SessionsState::new(
             shared.routes,
             shared.retained,
             shared.published,
-        ))
+            shared.store.clone(),
+        );
+        if let Some(store) = &shared.store {
+            let loaded = store.load()?;
+            for timer in state.restore(&loaded.sessions, shared.limits, now_ms()) {
+                start_timer(&myself, timer);
+            }
+        }
+        Ok(state)
     }
 
     async fn handle(
@@ -167,6 +185,9 @@ impl Actor for SessionsActor {
             } => {
                 let _ = reply.send(state.disconnect(&key, cleanup));
             }
+            SessionsMessage::Flush { reply } => {
+                let _ = reply.send(());
+            }
             SessionsMessage::Timer { key, generation } => state.timer(&key, generation),
         }
         Ok(())
@@ -196,12 +217,24 @@ impl std::fmt::Debug for SessionsHandle {
 }
 
 impl SessionsHandle {
-    /// Starts an empty registry under `supervisor`.
-    pub async fn start(supervisor: &SupervisorHandle) -> Result<Self, String> {
+    /// Starts the registry under `supervisor`, with the persistent sessions and retained
+    /// messages of `store` (none without one).
+    pub async fn start(
+        supervisor: &SupervisorHandle,
+        store: Option<Store>,
+        limits: QueueLimits,
+    ) -> Result<Self, String> {
+        let retained = RetainStore::new(store.clone());
+        if let Some(store) = &store {
+            let loaded = store.load().map_err(|e| e.to_string())?;
+            retained.restore(&loaded.retained);
+        }
         let shared = SessionsShared {
             routes: Arc::new(Routes::default()),
-            retained: Arc::new(RetainStore::default()),
+            retained: Arc::new(retained),
             published: Arc::new(ArcSwap::from_pointee(SessionIndex::new())),
+            store,
+            limits,
         };
         let arguments = shared.clone();
         let slot =
@@ -235,6 +268,20 @@ impl SessionsHandle {
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
         connection::run(self, stream, peer, settings, stop).await;
+    }
+
+    /// Makes what the sessions hold durable and closes the store (node shutdown, after the
+    /// connections closed).
+    pub async fn close(&self) {
+        let _ = call(&self.slot.get(), NAME, DEFAULT_CALL_TIMEOUT, |reply| {
+            SessionsMessage::Flush { reply }
+        })
+        .await;
+        if let Some(store) = &self.shared.store {
+            if let Err(error) = store.close().await {
+                tracing::error!(%error, "the session store did not close cleanly");
+            }
+        }
     }
 
     /// `session disconnect`: closes the client's connection (the session stays unless

@@ -10,7 +10,8 @@ use std::num::NonZeroU16;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use super::message::Message;
+use super::message::{Message, SessionKey};
+use crate::store::Store;
 
 /// How many messages a queue keeps before it drops new ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,24 @@ struct QueueInner {
     limits: QueueLimits,
     /// QoS 2 packet ids received from the client and not yet released (exactly-once inbound).
     incoming: HashSet<NonZeroU16>,
+    /// Where an offline persistent session's messages are written as they arrive.
+    persist: Option<Persist>,
+}
+
+/// An offline persistent session's place in the store.
+#[derive(Debug)]
+struct Persist {
+    store: Store,
+    key: SessionKey,
+    next_seq: u64,
+}
+
+impl Persist {
+    fn push(&mut self, message: &Message) {
+        self.store
+            .push_message(&self.key, self.next_seq, message.encode());
+        self.next_seq += 1;
+    }
 }
 
 /// One session's queue; shared by the router (push), the connection (take, ack) and listings.
@@ -100,6 +119,9 @@ impl SessionQueue {
         if inner.pending.len() >= limit {
             inner.dropped += 1;
             return false;
+        }
+        if let Some(persist) = inner.persist.as_mut() {
+            persist.push(&message);
         }
         inner.pending.push_back(message);
         drop(inner);
@@ -189,9 +211,37 @@ impl SessionQueue {
         self.inner.lock().incoming.len()
     }
 
-    /// Marks the queue online (new limit applies) or offline.
+    /// Marks the queue online (new limit applies) or offline. Online, new messages are kept in
+    /// memory only (what was stored stays until the session next goes offline or ends).
     pub fn set_online(&self, online: bool) {
-        self.inner.lock().online = online;
+        let mut inner = self.inner.lock();
+        inner.online = online;
+        if online {
+            inner.persist = None;
+        }
+    }
+
+    /// Takes an offline persistent session's messages to `store` under `key`: what is held now
+    /// (in flight first) replaces what was stored, and later messages follow as they arrive.
+    pub fn persist_offline(&self, store: &Store, key: &SessionKey) {
+        let mut inner = self.inner.lock();
+        store.clear_messages(key);
+        let mut persist = Persist {
+            store: store.clone(),
+            key: key.clone(),
+            next_seq: 1,
+        };
+        inner.held().iter().for_each(|m| persist.push(m));
+        inner.persist = Some(persist);
+    }
+
+    /// Continues writing an offline session restored from the store after `last_seq`.
+    pub fn resume_persisting(&self, store: &Store, key: &SessionKey, last_seq: u64) {
+        self.inner.lock().persist = Some(Persist {
+            store: store.clone(),
+            key: key.clone(),
+            next_seq: last_seq + 1,
+        });
     }
 
     /// Changes the limits (the settings in force when the client last connected).
@@ -210,13 +260,7 @@ impl SessionQueue {
     /// The messages an offline session keeps: in flight first (they were sent earlier), then
     /// the waiting ones; for the store.
     pub fn messages(&self) -> Vec<Message> {
-        let inner = self.inner.lock();
-        inner
-            .inflight
-            .iter()
-            .map(|m| m.message.clone())
-            .chain(inner.pending.iter().cloned())
-            .collect()
+        self.inner.lock().held()
     }
 
     /// Counters for listings.
@@ -232,6 +276,15 @@ impl SessionQueue {
 }
 
 impl QueueInner {
+    /// In flight first (they were sent earlier), then the waiting ones.
+    fn held(&self) -> Vec<Message> {
+        self.inflight
+            .iter()
+            .map(|m| m.message.clone())
+            .chain(self.pending.iter().cloned())
+            .collect()
+    }
+
     fn assign_packet_id(&mut self, message: &Message) -> NonZeroU16 {
         let packet_id = loop {
             self.next_packet_id = self.next_packet_id.wrapping_add(1);

@@ -10,10 +10,12 @@ use arc_swap::ArcSwap;
 use tokio::sync::oneshot;
 
 use super::message::{now_ms, Message, SessionKey, SubOptions};
+use super::persist::{self, SessionRecord};
 use super::queue::{QueueLimits, SessionQueue};
 use super::routes::Routes;
 use super::snapshot::{OnlineInfo, SessionIndex, SessionView};
 use crate::retain::RetainStore;
+use crate::store::{LoadedSession, Store};
 
 /// Session ids are unique for the life of the process, not of one registry: after the registry
 /// actor restarts, a closing connection from before may still detach its old id, which must
@@ -121,6 +123,10 @@ struct Entry {
     will: Option<Message>,
     /// When the will is due (`None` with a will: at the session's end).
     will_timer: Option<u64>,
+    /// When the session went offline.
+    offline_since_ms: Option<i64>,
+    /// Whether the store holds a record of it.
+    stored: bool,
 }
 
 /// The session `key` if the connection `id` holds it.
@@ -142,6 +148,7 @@ pub struct SessionsState {
     index: SessionIndex,
     published: Arc<ArcSwap<SessionIndex>>,
     next_generation: u64,
+    store: Option<Store>,
 }
 
 impl SessionsState {
@@ -151,8 +158,10 @@ impl SessionsState {
         routes: Arc<Routes>,
         retained: Arc<RetainStore>,
         published: Arc<ArcSwap<SessionIndex>>,
+        store: Option<Store>,
     ) -> Self {
         published.store(Arc::new(SessionIndex::new()));
+        routes.clear();
         Self {
             sessions: HashMap::new(),
             routes,
@@ -160,6 +169,79 @@ impl SessionsState {
             index: SessionIndex::new(),
             published,
             next_generation: 1,
+            store,
+        }
+    }
+
+    /// Brings back the persistent sessions of the store (offline, with their subscriptions and
+    /// messages); answers the expiry timers to start. Expired ones are deleted.
+    pub fn restore(
+        &mut self,
+        loaded: &[LoadedSession],
+        limits: QueueLimits,
+        now_ms: i64,
+    ) -> Vec<Timer> {
+        let mut timers = Vec::new();
+        for session in loaded {
+            let key = &session.key;
+            let Some((record, messages, last_seq)) = persist::decode(session) else {
+                tracing::warn!(client_id = %key.client_id, "unreadable stored session dropped");
+                self.forget(key);
+                continue;
+            };
+            let remaining = record.remaining(now_ms);
+            if remaining == Some(Duration::ZERO) {
+                self.forget(key);
+                continue;
+            }
+            let generation = self.generation();
+            let entry = self.offline_entry(key, &record, limits, generation);
+            let (client_id, queue) = (Arc::clone(&entry.client_id), Arc::clone(&entry.queue));
+            queue.restore(messages);
+            if let Some(store) = &self.store {
+                queue.resume_persisting(store, key, last_seq);
+            }
+            for (filter, options) in &record.subscriptions {
+                self.routes
+                    .add(&key.mountpoint, filter, &client_id, &queue, *options);
+            }
+            if let Some(delay) = remaining {
+                timers.push(Timer {
+                    delay,
+                    key: key.clone(),
+                    generation,
+                });
+            }
+            self.republish(key);
+        }
+        timers
+    }
+
+    fn offline_entry(
+        &mut self,
+        key: &SessionKey,
+        record: &SessionRecord,
+        limits: QueueLimits,
+        generation: u64,
+    ) -> &mut Entry {
+        self.sessions.entry(key.clone()).or_insert_with(|| Entry {
+            client_id: Arc::from(key.client_id.as_str()),
+            queue: Arc::new(SessionQueue::new(limits)),
+            subscriptions: record.subscriptions.iter().cloned().collect(),
+            online: None,
+            expiry: record.expiry(),
+            started_at_ms: record.started_at_ms,
+            generation,
+            will: None,
+            will_timer: None,
+            offline_since_ms: record.offline_since_ms,
+            stored: true,
+        })
+    }
+
+    fn forget(&self, key: &SessionKey) {
+        if let Some(store) = &self.store {
+            store.delete_session(key);
         }
     }
 
@@ -186,10 +268,13 @@ impl SessionsState {
             generation,
             will: None,
             will_timer: None,
+            offline_since_ms: None,
+            stored: false,
         });
         // A reconnect within the will delay cancels the will (MQTT 5 §3.1.3.2.2).
         entry.will = None;
         entry.will_timer = None;
+        entry.offline_since_ms = None;
         entry.generation = generation;
         entry.expiry = request.expiry;
         entry.queue.set_limits(request.limits);
@@ -231,8 +316,12 @@ impl SessionsState {
         entry.online = None;
         entry.queue.set_online(false);
         entry.generation = generation;
+        entry.offline_since_ms = Some(now_ms());
         if let Some(expiry) = expiry {
             entry.expiry = expiry;
+        }
+        if let (false, Some(store)) = (entry.expiry.ends_with_connection(), &self.store) {
+            entry.queue.persist_offline(store, key);
         }
         let mut timers = Vec::new();
         if let Some(will) = will {
@@ -399,24 +488,38 @@ impl SessionsState {
         if let Some(online) = entry.online {
             let _ = online.kick.send(Kick::Administrative);
         }
+        if entry.stored {
+            self.forget(key);
+        }
         self.index.remove(key);
         self.published.store(Arc::new(self.index.clone()));
     }
 
     fn republish(&mut self, key: &SessionKey) {
-        let Some(entry) = self.sessions.get(key) else {
+        let Some(entry) = self.sessions.get_mut(key) else {
             return;
         };
+        let subscriptions: Vec<(String, SubOptions)> = entry
+            .subscriptions
+            .iter()
+            .map(|(f, o)| (f.clone(), *o))
+            .collect();
+        if let (false, Some(store)) = (entry.expiry.ends_with_connection(), &self.store) {
+            let record = SessionRecord {
+                subscriptions: subscriptions.clone(),
+                expiry_secs: persist::expiry_secs(entry.expiry),
+                started_at_ms: entry.started_at_ms,
+                offline_since_ms: entry.offline_since_ms,
+            };
+            store.put_session(key, record.encode());
+            entry.stored = true;
+        }
         let view = SessionView {
             key: key.clone(),
             online: entry.online.as_ref().map(|o| o.info.clone()),
             clean_session: entry.expiry.ends_with_connection(),
             started_at_ms: entry.started_at_ms,
-            subscriptions: entry
-                .subscriptions
-                .iter()
-                .map(|(f, o)| (f.clone(), *o))
-                .collect(),
+            subscriptions,
             queue: Arc::clone(&entry.queue),
         };
         self.index.insert(key.clone(), Arc::new(view));

@@ -69,6 +69,11 @@ impl Routes {
         removed
     }
 
+    /// Removes every subscription (a restarted registry rebuilds them).
+    pub fn clear(&self) {
+        self.tables.write().clear();
+    }
+
     /// Subscriptions in all mountpoints.
     pub fn len(&self) -> usize {
         self.tables.read().values().map(SubscriptionTrie::len).sum()

@@ -22,13 +22,23 @@ use tokio::sync::oneshot;
 
 use writer::{Op, Reply};
 
-/// Identifies a persistent session.
+/// Names a session: client ids are unique within a mountpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionKey {
     /// The mountpoint of the listener the client connected through (`""` for none).
     pub mountpoint: String,
     /// The MQTT client id.
     pub client_id: String,
+}
+
+impl SessionKey {
+    /// The key of `client_id` under `mountpoint`.
+    pub fn new(mountpoint: &str, client_id: &str) -> Self {
+        Self {
+            mountpoint: mountpoint.to_owned(),
+            client_id: client_id.to_owned(),
+        }
+    }
 }
 
 /// A stored session with its offline messages.

@@ -1,0 +1,258 @@
+//! MQTT delivery end to end with rumqttc: QoS 1 and 2, retained messages, wills, persistent
+//! sessions with offline queues (and their limits), shared subscriptions, restart persistence.
+
+use rumqttc::{Event, LastWill, Packet, QoS};
+
+use crate::mqtt_support::{
+    connect_v4, events_until, spawn_v4, subscribe_v4, v4_options, v4_publish, wait_for, V4Client,
+};
+use crate::support::TestNode;
+
+/// Subscribes at `qos` and waits for the SUBACK.
+async fn subscribe_at(client: &mut V4Client, filter: &str, qos: QoS) {
+    client
+        .client
+        .subscribe(filter, qos)
+        .await
+        .expect("subscribe queued");
+    wait_for(&mut client.events, "SUBACK", |e| {
+        matches!(e, Ok(Event::Incoming(Packet::SubAck(_))))
+    })
+    .await;
+}
+
+async fn publish(client: &V4Client, topic: &str, qos: QoS, retain: bool, payload: &str) {
+    client
+        .client
+        .publish(topic, qos, retain, payload.as_bytes().to_vec())
+        .await
+        .expect("publish queued");
+}
+
+/// Waits for a PUBLISH with `payload` and answers its QoS and retain flag.
+async fn received(client: &mut V4Client, payload: &str) -> (QoS, bool) {
+    let events = events_until(&mut client.events, payload, |e| {
+        v4_publish(e).is_some_and(|p| p.payload.as_ref() == payload.as_bytes())
+    })
+    .await;
+    let last = events.last().and_then(v4_publish).expect("the publish");
+    (last.qos, last.retain)
+}
+
+/// A v4 client with a persistent session (clean session off); answers it and `session_present`.
+async fn persistent(node: &TestNode, id: &str) -> (V4Client, bool) {
+    let mut options = v4_options(node, id);
+    options.set_clean_session(false);
+    let mut client = spawn_v4(options);
+    let events = events_until(&mut client.events, "CONNACK", |e| {
+        matches!(e, Ok(Event::Incoming(Packet::ConnAck(_))))
+    })
+    .await;
+    let Some(Ok(Event::Incoming(Packet::ConnAck(ack)))) = events.last() else {
+        panic!("no CONNACK");
+    };
+    (client, ack.session_present)
+}
+
+async fn disconnect(client: V4Client) {
+    client.client.disconnect().await.expect("disconnect queued");
+    let mut client = client;
+    // The event loop ends once the DISCONNECT is out and the socket closed.
+    wait_for(&mut client.events, "closed", Result::is_err).await;
+}
+
+#[tokio::test]
+async fn messages_arrive_at_the_lower_of_published_and_granted_qos() {
+    let node = TestNode::start().await;
+    let mut subscriber = connect_v4(&node, "sub").await;
+    subscribe_at(&mut subscriber, "q/#", QoS::ExactlyOnce).await;
+    let mut low = connect_v4(&node, "low").await;
+    subscribe_at(&mut low, "q/#", QoS::AtLeastOnce).await;
+    let publisher = connect_v4(&node, "pub").await;
+    publish(&publisher, "q/1", QoS::AtLeastOnce, false, "one").await;
+    publish(&publisher, "q/2", QoS::ExactlyOnce, false, "two").await;
+    assert_eq!(received(&mut subscriber, "one").await.0, QoS::AtLeastOnce);
+    assert_eq!(received(&mut subscriber, "two").await.0, QoS::ExactlyOnce);
+    assert_eq!(received(&mut low, "two").await.0, QoS::AtLeastOnce);
+    drop((subscriber, low, publisher));
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn retained_messages_reach_later_subscribers_until_cleared() {
+    let node = TestNode::start().await;
+    let publisher = connect_v4(&node, "pub").await;
+    publish(&publisher, "r/a", QoS::AtLeastOnce, true, "kept").await;
+    let mut late = connect_v4(&node, "late").await;
+    // Retained delivery may race the publish: wait until the node holds it.
+    let mut found = None;
+    for _ in 0..50 {
+        subscribe_at(&mut late, "r/+", QoS::AtLeastOnce).await;
+        let next = tokio::time::timeout(std::time::Duration::from_millis(200), late.events.recv());
+        if let Ok(Some(event)) = next.await {
+            if let Some(p) = v4_publish(&event) {
+                found = Some((p.payload.clone(), p.retain));
+                break;
+            }
+        }
+    }
+    assert_eq!(found, Some((bytes::Bytes::from_static(b"kept"), true)));
+    publish(&publisher, "r/a", QoS::AtLeastOnce, true, "").await;
+    let mut later = connect_v4(&node, "later").await;
+    publish(&publisher, "r/b", QoS::AtLeastOnce, true, "other").await;
+    subscribe_at(&mut later, "r/+", QoS::AtLeastOnce).await;
+    let (_, retain) = received(&mut later, "other").await;
+    assert!(retain, "a retained message is flagged to new subscribers");
+    drop((publisher, late, later));
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_vanishes_leaves_its_will() {
+    let node = TestNode::start().await;
+    let mut watcher = connect_v4(&node, "watcher").await;
+    subscribe_v4(&mut watcher, &["wills/#"]).await;
+    let mut options = v4_options(&node, "mortal");
+    options.set_last_will(LastWill::new(
+        "wills/mortal",
+        "gone",
+        QoS::AtLeastOnce,
+        false,
+    ));
+    let mut mortal = spawn_v4(options);
+    wait_for(
+        &mut mortal.events,
+        "CONNACK",
+        crate::mqtt_support::v4_accepted,
+    )
+    .await;
+    drop(mortal); // the socket closes without DISCONNECT
+    received(&mut watcher, "gone").await;
+    // A clean DISCONNECT discards the will.
+    let mut options = v4_options(&node, "polite");
+    options.set_last_will(LastWill::new(
+        "wills/polite",
+        "never",
+        QoS::AtLeastOnce,
+        false,
+    ));
+    let mut polite = spawn_v4(options);
+    wait_for(
+        &mut polite.events,
+        "CONNACK",
+        crate::mqtt_support::v4_accepted,
+    )
+    .await;
+    disconnect(polite).await;
+    crate::mqtt_support::assert_round_trip(&mut watcher, "wills/marker").await;
+    let stray = std::iter::from_fn(|| watcher.events.try_recv().ok())
+        .any(|e| v4_publish(&e).is_some_and(|p| p.payload.as_ref() == b"never"));
+    assert!(!stray, "no will after a clean disconnect");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_persistent_session_resumes_with_the_messages_it_missed_up_to_the_limit() {
+    let node = TestNode::start_with("max_offline_messages = 2\n").await;
+    let (mut client, present) = persistent(&node, "keeper").await;
+    assert!(!present);
+    subscribe_at(&mut client, "news", QoS::AtLeastOnce).await;
+    disconnect(client).await;
+    let publisher = connect_v4(&node, "pub").await;
+    for n in 1..=3 {
+        publish(
+            &publisher,
+            "news",
+            QoS::AtLeastOnce,
+            false,
+            &format!("n{n}"),
+        )
+        .await;
+    }
+    let offline = || {
+        node.running()
+            .node()
+            .sessions
+            .sessions()
+            .get(&vmq_actors::SessionKey::new("", "keeper"))
+            .map(|v| v.queue_stats())
+    };
+    let queued = crate::support::eventually(crate::mqtt_support::DEADLINE, || async {
+        offline().is_some_and(|s| s.dropped == 1 && s.waiting == 2)
+    })
+    .await;
+    assert!(queued, "two kept, one dropped: {:?}", offline());
+    let (mut client, present) = persistent(&node, "keeper").await;
+    assert!(present, "session_present on resume");
+    received(&mut client, "n1").await;
+    received(&mut client, "n2").await;
+    drop((client, publisher));
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn persistent_sessions_and_retained_messages_survive_a_restart() {
+    let node = TestNode::start().await;
+    let (mut client, _) = persistent(&node, "durable").await;
+    subscribe_at(&mut client, "d/#", QoS::AtLeastOnce).await;
+    disconnect(client).await;
+    let publisher = connect_v4(&node, "pub").await;
+    publish(&publisher, "d/queued", QoS::AtLeastOnce, false, "waiting").await;
+    publish(&publisher, "d/retained", QoS::AtLeastOnce, true, "sticky").await;
+    let key = vmq_actors::SessionKey::new("", "durable");
+    let held = crate::support::eventually(crate::mqtt_support::DEADLINE, || async {
+        let sessions = node.running().node().sessions.sessions();
+        sessions
+            .get(&key)
+            .is_some_and(|v| v.queue_stats().waiting == 2)
+    })
+    .await;
+    assert!(held, "both messages queued before the restart");
+    drop(publisher);
+    let node = node.restart().await;
+    let (mut client, present) = persistent(&node, "durable").await;
+    assert!(present, "the session came back from the store");
+    received(&mut client, "waiting").await;
+    received(&mut client, "sticky").await;
+    let mut fresh = connect_v4(&node, "fresh").await;
+    subscribe_at(&mut fresh, "d/retained", QoS::AtMostOnce).await;
+    assert!(
+        received(&mut fresh, "sticky").await.1,
+        "retained after restart"
+    );
+    drop((client, fresh));
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_share_group_gets_each_message_once() {
+    let node = TestNode::start().await;
+    let mut a = connect_v4(&node, "a").await;
+    let mut b = connect_v4(&node, "b").await;
+    subscribe_v4(&mut a, &["$share/g/jobs/#"]).await;
+    subscribe_v4(&mut b, &["$share/g/jobs/#"]).await;
+    let publisher = connect_v4(&node, "pub").await;
+    for n in 0..10 {
+        publish(
+            &publisher,
+            "jobs/x",
+            QoS::AtMostOnce,
+            false,
+            &format!("j{n}"),
+        )
+        .await;
+    }
+    let mut seen = 0;
+    let deadline = tokio::time::Instant::now() + crate::mqtt_support::DEADLINE;
+    while seen < 10 && tokio::time::Instant::now() < deadline {
+        let step = std::time::Duration::from_millis(50);
+        for client in [&mut a, &mut b] {
+            while let Ok(Some(event)) = tokio::time::timeout(step, client.events.recv()).await {
+                seen += usize::from(v4_publish(&event).is_some());
+            }
+        }
+    }
+    assert_eq!(seen, 10, "each job delivered once across the group");
+    drop((a, b, publisher));
+    node.stop().await;
+}
