@@ -15,7 +15,10 @@
 //! - the **session registry** (`sessions/`) knows every connected MQTT session by client id
 //!   (a second connection takes the id over), owns the subscription trie (`router/`) and routes
 //!   publishes; each connection runs its own task around the MQTT state machine (`sessions/state.rs`);
-//! - **runtime settings** (`settings/`) hold the effective configuration and apply `set`.
+//! - **runtime settings** (`settings/`) hold the effective configuration and apply `set`;
+//! - the **plugin manager** (`plugins/`) runs the built-in auth plugins `vmq_passwd` and
+//!   `vmq_acl`: it reads their files (again when they change) and publishes an `AuthRules`
+//!   snapshot that MQTT connections consult without a message round trip.
 //!
 //! Callers never see an `ActorRef`: each actor comes with a `…Handle` whose methods send one
 //! message each (see `call.rs`), and whose reads of published state are snapshots.
@@ -23,6 +26,7 @@
 pub mod call;
 pub mod cluster;
 pub mod listeners;
+pub mod plugins;
 pub mod router;
 pub mod sessions;
 pub mod settings;
@@ -37,6 +41,7 @@ pub use listeners::{
     ConnectionCounts, ConnectionGuard, ListenerEntry, ListenerId, ListenerInfo, ListenerStatus,
     ListenersHandle, TlsInfo,
 };
+pub use plugins::{AuthRules, AuthVerdict, PluginConfig, PluginError, PluginInfo, PluginsHandle};
 pub use sessions::{
     AllowedProtocols, ConnectPolicy, ConnectionSettings, SessionInfo, SessionsHandle,
 };
