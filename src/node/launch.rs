@@ -11,8 +11,8 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use vmq_actors::vault::VaultHandle;
 use vmq_actors::{
-    ClusterHandle, ConnectionCounts, ListenerInfo, ListenerStatus, ListenersHandle, SessionsHandle,
-    SettingsHandle, SupervisorHandle, TlsInfo,
+    ClusterHandle, ConnectionCounts, ListenerInfo, ListenerStatus, ListenersHandle, PluginsHandle,
+    SessionsHandle, SettingsHandle, SupervisorHandle, TlsInfo,
 };
 
 use super::{Node, StartError};
@@ -174,6 +174,9 @@ async fn start_actors(
     let listeners = ListenersHandle::start(supervisor)
         .await
         .map_err(StartError::Internal)?;
+    let plugins = PluginsHandle::start(supervisor, config.plugins().clone())
+        .await
+        .map_err(StartError::Internal)?;
     let settings = SettingsHandle::start(config, supervisor)
         .await
         .map_err(StartError::Internal)?;
@@ -186,6 +189,7 @@ async fn start_actors(
         listeners,
         settings,
         sessions,
+        plugins,
     })
 }
 

@@ -14,6 +14,7 @@ mod keys;
 mod mqtt;
 mod mqtt_edges;
 mod mqtt_support;
+mod plugins;
 mod router;
 mod status_codes;
 mod tls;
