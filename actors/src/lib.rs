@@ -18,6 +18,9 @@
 //! - **runtime settings** (`settings/`) hold the effective configuration and apply `set`;
 //! - the **store** (`store/`, not an actor) keeps persistent sessions, their offline messages and
 //!   retained messages in `mqtt.redb`; one writer thread commits queued writes in batches.
+//! - the **plugin manager** (`plugins/`) runs the built-in auth plugins `vmq_passwd` and
+//!   `vmq_acl`: it reads their files (again when they change) and publishes an `AuthRules`
+//!   snapshot that MQTT connections consult without a message round trip.
 //!
 //! Callers never see an `ActorRef`: each actor comes with a `…Handle` whose methods send one
 //! message each (see `call.rs`), and whose reads of published state are snapshots.
@@ -26,6 +29,7 @@ pub mod call;
 pub mod cluster;
 pub mod listeners;
 pub mod retain;
+pub mod plugins;
 pub mod router;
 pub mod sessions;
 pub mod settings;
@@ -42,6 +46,7 @@ pub use listeners::{
     ListenersHandle, TlsInfo,
 };
 pub use retain::{RetainStore, RetainedRow};
+pub use plugins::{AuthRules, AuthVerdict, PluginConfig, PluginError, PluginInfo, PluginsHandle};
 pub use sessions::{
     AllowedProtocols, ConnectPolicy, ConnectionSettings, OnlineInfo, SessionKey, SessionSettings,
     SessionView, SessionsHandle,

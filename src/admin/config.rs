@@ -62,6 +62,7 @@ impl Set {
             .set(self.changes.clone())
             .await?
             .map_err(|e| AdminError::bad_args(e.to_string(), SET_USAGE))?;
+        reconfigure_plugins(node, &self.changes).await?;
         let lines: Vec<String> = self
             .changes
             .iter()
@@ -70,6 +71,42 @@ impl Set {
         tracing::info!(changes = ?self.changes, "configuration changed at run time");
         Ok(Reply::text(lines.join("\n")))
     }
+}
+
+/// A `set` of a plugin's file or reload interval takes effect at once: the plugin manager gets
+/// the new value and re-reads the file (as VerneMQ's `change_config` hook does), even when the
+/// value is unchanged, so `set vmq_acl.acl_file=<same path>` forces a reload.
+async fn reconfigure_plugins(node: &Node, changes: &[(String, String)]) -> Result<(), AdminError> {
+    let config = node.config();
+    let wanted = config.plugins();
+    let plugins = &node.plugins;
+    for (key, _) in changes {
+        let outcome = match key.as_str() {
+            "vmq_passwd.password_file" => {
+                plugins
+                    .set_password_file(wanted.password_file.clone())
+                    .await
+            }
+            "vmq_acl.acl_file" => plugins.set_acl_file(wanted.acl_file.clone()).await,
+            "vmq_passwd.password_reload_interval" => {
+                plugins
+                    .set_password_reload_interval(wanted.password_reload_interval)
+                    .await
+            }
+            "vmq_acl.acl_reload_interval" => {
+                plugins
+                    .set_acl_reload_interval(wanted.acl_reload_interval)
+                    .await
+            }
+            _ => Ok(()),
+        };
+        outcome.map_err(|e| {
+            AdminError::Unavailable(format!(
+                "{key} is set, but the plugins did not take it: {e}"
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// `show k …`.

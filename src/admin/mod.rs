@@ -46,6 +46,10 @@ pub enum Command {
     NodeStatus(node::Status),
     /// `plugin show`.
     PluginShow(plugin::Show),
+    /// `plugin enable`.
+    PluginEnable(plugin::Enable),
+    /// `plugin disable`.
+    PluginDisable(plugin::Disable),
     /// `set key=value …`.
     ConfigSet(config::Set),
     /// `show key …`.
@@ -104,6 +108,16 @@ const COMMANDS: &[Entry] = &[
         path: &["plugin", "show"],
         usage: plugin::SHOW_USAGE,
         parse: |l| plugin::Show::parse(l).map(Command::PluginShow),
+    },
+    Entry {
+        path: &["plugin", "enable"],
+        usage: plugin::ENABLE_USAGE,
+        parse: |l| plugin::Enable::parse(l).map(Command::PluginEnable),
+    },
+    Entry {
+        path: &["plugin", "disable"],
+        usage: plugin::DISABLE_USAGE,
+        parse: |l| plugin::Disable::parse(l).map(Command::PluginDisable),
     },
     Entry {
         path: &["set"],
@@ -186,7 +200,9 @@ impl Command {
             Command::ClusterShow(cmd) => Ok(cmd.execute(node)),
             Command::ListenerShow(cmd) => Ok(cmd.execute(node)),
             Command::NodeStatus(cmd) => Ok(cmd.execute(node)),
-            Command::PluginShow(cmd) => Ok(cmd.execute()),
+            Command::PluginShow(cmd) => Ok(cmd.execute(node)),
+            Command::PluginEnable(cmd) => cmd.execute(node).await,
+            Command::PluginDisable(cmd) => cmd.execute(node).await,
             Command::ConfigSet(cmd) => cmd.execute(node).await,
             Command::ConfigShow(cmd) => cmd.execute(node),
             Command::ConfigDescribe(cmd) => cmd.execute(),

@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use vmq_actors::NodeName;
+use vmq_actors::{NodeName, PluginConfig};
 
 pub use env::{BOOTSTRAP_KEY_ENV, BOOTSTRAP_SCOPE_ENV};
 pub use error::{ConfigError, SetError};
@@ -74,6 +74,7 @@ pub struct Config {
     allow_anonymous: bool,
     max_message_size: u32,
     mqtt_connect_timeout: Duration,
+    plugins: PluginConfig,
 }
 
 impl Config {
@@ -150,6 +151,7 @@ impl Config {
             allow_anonymous: settings.value("allow_anonymous") == Some("on"),
             max_message_size: parsed(&settings, "max_message_size")?.unwrap_or(0),
             mqtt_connect_timeout: Duration::from_millis(connect_timeout_ms),
+            plugins: plugin_config(&settings)?,
             values: settings.into_values(),
         })
     }
@@ -215,6 +217,12 @@ impl Config {
     /// `mqtt_connect_timeout`: how long a new MQTT connection has to send CONNECT.
     pub fn mqtt_connect_timeout(&self) -> Duration {
         self.mqtt_connect_timeout
+    }
+
+    /// The built-in auth plugins: `plugins.vmq_passwd`, `plugins.vmq_acl`, their files
+    /// (`vmq_passwd.password_file`, `vmq_acl.acl_file`) and reload intervals.
+    pub fn plugins(&self) -> &PluginConfig {
+        &self.plugins
     }
 
     /// `log.console.level`: `debug`, `info`, `warning` or `error`.
@@ -300,6 +308,23 @@ fn invalid_value(key: &str, value: &str, reason: String) -> SetError {
         value: value.to_owned(),
         reason,
     }
+}
+
+/// The plugin keys, typed. Both files always have a value (VerneMQ's defaults under `./etc`).
+fn plugin_config(settings: &Settings) -> Result<PluginConfig, ConfigError> {
+    let seconds = |key| -> Result<Duration, ConfigError> {
+        Ok(Duration::from_secs(parsed(settings, key)?.unwrap_or(10)))
+    };
+    Ok(PluginConfig {
+        vmq_passwd: settings.value("plugins.vmq_passwd") != Some("off"),
+        vmq_acl: settings.value("plugins.vmq_acl") != Some("off"),
+        password_file: settings
+            .value("vmq_passwd.password_file")
+            .map(PathBuf::from),
+        acl_file: settings.value("vmq_acl.acl_file").map(PathBuf::from),
+        password_reload_interval: seconds("vmq_passwd.password_reload_interval")?,
+        acl_reload_interval: seconds("vmq_acl.acl_reload_interval")?,
+    })
 }
 
 /// A key that always has a default; missing only if the schema lost it, which tests catch.

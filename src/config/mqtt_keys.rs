@@ -1,11 +1,12 @@
 //! The broker behaviour keys of VerneMQ's `set` whitelist (vmq_server and the file-based auth
-//! plugins), all settable at runtime, with VerneMQ's types and defaults.
+//! plugins), all settable at runtime, with VerneMQ's types and defaults; and the boot-time
+//! `plugins.<name>` switches of the built-in plugins (`plugin enable|disable` at run time).
 //!
 //! Deliberate difference: `allow_anonymous` defaults to `on`, which is safe only because every
 //! default listener is loopback (admin-api.md §9). Webhooks and diversity keys are left out:
 //! those plugins do not exist here.
 
-use crate::config::keys::{at_least, between, settable};
+use crate::config::keys::{at_least, between, fixed, settable};
 use crate::config::schema::KeySpec;
 use crate::config::value::ValueKind::{self, Enum, Flag, Path, Text};
 
@@ -268,5 +269,18 @@ pub static MQTT_KEYS: &[KeySpec] = &[
         at_least(0),
         Some("10"),
         "Seconds between checks of the password file for changes; 0 disables reloading.",
+    ),
+    // The built-in plugins, enabled at start (VerneMQ's `plugins.<name>` switches).
+    fixed(
+        "plugins.vmq_passwd",
+        Flag,
+        Some("on"),
+        "Start the vmq_passwd plugin: MQTT user names and passwords from vmq_passwd.password_file.",
+    ),
+    fixed(
+        "plugins.vmq_acl",
+        Flag,
+        Some("on"),
+        "Start the vmq_acl plugin: topic access rules from vmq_acl.acl_file.",
     ),
 ];

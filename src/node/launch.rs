@@ -11,8 +11,8 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use vmq_actors::vault::VaultHandle;
 use vmq_actors::{
-    ClusterHandle, ConnectionCounts, ListenerInfo, ListenerStatus, ListenersHandle, SessionsHandle,
-    SettingsHandle, Store, SupervisorHandle, TlsInfo,
+    ClusterHandle, ConnectionCounts, ListenerInfo, ListenerStatus, ListenersHandle, PluginsHandle,
+    SessionsHandle, SettingsHandle, Store, SupervisorHandle, TlsInfo,
 };
 
 use super::{Node, StartError};
@@ -174,14 +174,15 @@ async fn start_actors(
     let listeners = ListenersHandle::start(supervisor)
         .await
         .map_err(StartError::Internal)?;
-    let config_snapshot = config.clone();
+    let limits = crate::mqtt::session_settings(&config).limits;
+    let plugins = PluginsHandle::start(supervisor, config.plugins().clone())
+        .await
+        .map_err(StartError::Internal)?;
     let settings = SettingsHandle::start(config, supervisor)
         .await
         .map_err(StartError::Internal)?;
     let store =
         Store::open(&data_dir.join("mqtt.redb")).map_err(|e| StartError::Data(e.to_string()))?;
-    let limits = crate::mqtt::session_settings(&config_snapshot).limits;
-    drop(config_snapshot);
     let sessions = SessionsHandle::start(supervisor, Some(store), limits)
         .await
         .map_err(StartError::Data)?;
@@ -191,6 +192,7 @@ async fn start_actors(
         listeners,
         settings,
         sessions,
+        plugins,
     })
 }
 

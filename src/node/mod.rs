@@ -10,7 +10,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use vmq_actors::vault::VaultHandle;
 use vmq_actors::{
-    ClusterHandle, ListenersHandle, NodeName, SessionsHandle, SettingsHandle, SupervisorHandle,
+    ClusterHandle, ListenersHandle, NodeName, PluginsHandle, SessionsHandle, SettingsHandle,
+    SupervisorHandle,
 };
 
 use crate::config::{Config, HttpScheme};
@@ -29,6 +30,8 @@ pub struct Node {
     pub settings: SettingsHandle<Config>,
     /// Connected MQTT sessions, subscriptions and routing.
     pub sessions: SessionsHandle,
+    /// The built-in auth plugins; MQTT connections read `plugins.rules()`.
+    pub plugins: PluginsHandle,
 }
 
 /// The figures `node status` reports. The MQTT data plane is what moves them; until a node has

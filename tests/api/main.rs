@@ -15,6 +15,7 @@ mod mqtt;
 mod mqtt_delivery;
 mod mqtt_edges;
 mod mqtt_support;
+mod plugins;
 mod router;
 mod status_codes;
 mod tls;

@@ -41,6 +41,40 @@ fn set_updates_typed_values() {
 }
 
 #[test]
+fn plugin_keys_are_typed_and_the_switches_fixed() {
+    let defaults = config("");
+    let plugins = defaults.plugins();
+    assert!(plugins.vmq_passwd && plugins.vmq_acl);
+    assert_eq!(
+        plugins.password_file.as_deref(),
+        Some(std::path::Path::new("./etc/vmq.passwd"))
+    );
+    assert_eq!(
+        plugins.acl_reload_interval,
+        std::time::Duration::from_secs(10)
+    );
+    let off = config("plugins.vmq_acl = off\nvmq_acl.acl_file = /etc/x.acl\n");
+    assert!(!off.plugins().vmq_acl && off.plugins().vmq_passwd);
+    assert_eq!(off.get("plugins.vmq_acl"), Some("off"));
+    let new = applied(
+        &defaults,
+        &[
+            ("vmq_passwd.password_file", "/tmp/p"),
+            ("vmq_acl.acl_reload_interval", "0"),
+        ],
+    );
+    assert_eq!(
+        new.plugins().password_file.as_deref(),
+        Some(std::path::Path::new("/tmp/p"))
+    );
+    assert!(new.plugins().acl_reload_interval.is_zero());
+    assert_eq!(
+        defaults.apply(&changes(&[("plugins.vmq_acl", "off")])),
+        Err(SetError::NotSettable(vec!["plugins.vmq_acl".to_owned()]))
+    );
+}
+
+#[test]
 fn unknown_keys_are_all_listed_once() {
     let result = config("").apply(&changes(&[
         ("nope", "1"),
