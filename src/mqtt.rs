@@ -7,7 +7,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use vmq_actors::sessions::{QueueLimits, SessionExpiry};
 use vmq_actors::{
-    AllowedProtocols, ConnectPolicy, ConnectionCounts, ConnectionSettings, SessionSettings,
+    AllowedProtocols, AuthRules, ConnectPolicy, ConnectionCounts, ConnectionSettings,
+    SessionSettings,
 };
 
 use crate::accept::accept_until_stopped;
@@ -33,7 +34,7 @@ pub async fn serve(
         "mqtt",
         |stream, peer| {
             let guard = counts.open();
-            let settings = settings(&node.config());
+            let settings = settings(&node.config(), node.plugins.rules());
             let sessions = node.sessions.clone();
             let stop = stop.clone();
             async move {
@@ -47,7 +48,7 @@ pub async fn serve(
 
 /// The settings a new connection gets, read from the configuration in force when it is accepted
 /// (so `set allow_anonymous=off` applies to the next connection).
-pub fn settings(config: &Config) -> ConnectionSettings {
+pub fn settings(config: &Config, auth: Arc<AuthRules>) -> ConnectionSettings {
     ConnectionSettings {
         policy: ConnectPolicy {
             allow_anonymous: config.allow_anonymous(),
@@ -57,6 +58,7 @@ pub fn settings(config: &Config) -> ConnectionSettings {
         connect_timeout: config.mqtt_connect_timeout(),
         mountpoint: Arc::from(""),
         session: session_settings(config),
+        auth,
     }
 }
 

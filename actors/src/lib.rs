@@ -28,8 +28,8 @@
 pub mod call;
 pub mod cluster;
 pub mod listeners;
-pub mod retain;
 pub mod plugins;
+pub mod retain;
 pub mod router;
 pub mod sessions;
 pub mod settings;
@@ -45,8 +45,8 @@ pub use listeners::{
     ConnectionCounts, ConnectionGuard, ListenerEntry, ListenerId, ListenerInfo, ListenerStatus,
     ListenersHandle, TlsInfo,
 };
-pub use retain::{RetainStore, RetainedRow};
 pub use plugins::{AuthRules, AuthVerdict, PluginConfig, PluginError, PluginInfo, PluginsHandle};
+pub use retain::{RetainStore, RetainedRow};
 pub use sessions::{
     AllowedProtocols, ConnectPolicy, ConnectionSettings, OnlineInfo, SessionKey, SessionSettings,
     SessionView, SessionsHandle,

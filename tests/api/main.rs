@@ -12,6 +12,7 @@ mod cli_socket;
 mod health;
 mod keys;
 mod mqtt;
+mod mqtt_auth;
 mod mqtt_delivery;
 mod mqtt_edges;
 mod mqtt_support;

@@ -14,7 +14,8 @@ use super::message::Message;
 use super::registry::{SessionExpiry, Will};
 use crate::router::validate_topic;
 
-/// What the node's configuration and the listener say about new connections.
+/// What the node's configuration and the listener say about new connections (credentials are
+/// the authentication plugins' business, see [`crate::plugins::AuthRules`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectPolicy {
     /// `allow_anonymous`: whether a CONNECT without a username is accepted.
@@ -108,9 +109,6 @@ pub fn connect(
     }
     if accepted.client_id.len() > max_client_id_size {
         return refuse(Refusal::IdentifierRejected);
-    }
-    if accepted.user.is_none() && !policy.allow_anonymous {
-        return refuse(Refusal::NotAuthorized);
     }
     Ok(accepted)
 }

@@ -87,17 +87,6 @@ fn the_assigned_id_is_told_to_v5_clients() {
 }
 
 #[test]
-fn anonymous_clients_are_refused_when_not_allowed() {
-    let closed = ConnectPolicy {
-        allow_anonymous: false,
-        ..OPEN
-    };
-    let refused = connect(v3_connect(4, "c", true, None), closed, 100, fresh);
-    assert_eq!(v3_code(refused), v3::ConnectAckReason::NotAuthorized);
-    assert!(connect(v3_connect(4, "c", true, Some("u")), closed, 100, fresh).is_ok());
-}
-
-#[test]
 fn anything_but_connect_first_closes_silently() {
     let ping = MqttPacket::V3(v3::Packet::PingRequest);
     assert!(matches!(connect(ping, OPEN, 100, fresh), Err(None)));

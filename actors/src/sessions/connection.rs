@@ -12,11 +12,12 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
-use super::connect::{self, ConnectPolicy};
+use super::connect::{self, refusal, ConnectPolicy, Refusal};
 use super::queue::QueueLimits;
 use super::registry::SessionExpiry;
 use super::session::Session;
 use super::SessionsHandle;
+use crate::plugins::{AuthRules, AuthVerdict};
 
 /// What the node's configuration and the accepting listener say about a new connection, read
 /// when it is accepted (so `set` and `plugin enable|disable` apply to the next connection).
@@ -33,6 +34,8 @@ pub struct ConnectionSettings {
     pub mountpoint: Arc<str>,
     /// Session limits and timers.
     pub session: SessionSettings,
+    /// The authentication and authorization plugins in force.
+    pub auth: Arc<AuthRules>,
 }
 
 /// The broker settings a session lives by (VerneMQ's names in the field docs).
@@ -106,7 +109,21 @@ pub(super) async fn run<S>(
             return;
         }
     };
-    Session::run(sessions, &mut framed, peer, &settings, accepted, stop).await;
+    let verdict = settings.auth.authenticate(
+        settings.policy.allow_anonymous,
+        &accepted.client_id,
+        accepted.user.as_deref(),
+        accepted.password.as_deref(),
+    );
+    let why = match verdict {
+        AuthVerdict::Accepted => {
+            Session::run(sessions, &mut framed, peer, &settings, accepted, stop).await;
+            return;
+        }
+        AuthVerdict::BadCredentials => Refusal::BadCredentials,
+        AuthVerdict::NotAuthorized => Refusal::NotAuthorized,
+    };
+    let _ = framed.send(refusal(accepted.protocol, why)).await;
 }
 
 /// Detects the protocol version, switches to its codec and reads the CONNECT before `deadline`.

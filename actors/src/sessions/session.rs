@@ -21,6 +21,7 @@ use super::registry::{AttachRequest, Kick, SessionExpiry, SessionId, Will};
 use super::snapshot::OnlineInfo;
 use super::state::{publish_packet, Effect, Grants, Permissions, SessionState};
 use super::SessionsHandle;
+use crate::plugins::AuthRules;
 use crate::router::shared_filter;
 
 /// Messages taken from the queue per write batch.
@@ -44,15 +45,19 @@ enum End {
     RegistryLost,
 }
 
-/// Authorization until plugins decide: everything is allowed.
-struct AllowAll;
+/// One client's view of the authorization plugins.
+struct ClientPermissions<'a> {
+    rules: &'a AuthRules,
+    client_id: &'a str,
+    user: Option<&'a str>,
+}
 
-impl Permissions for AllowAll {
-    fn may_publish(&self, _topic: &str) -> bool {
-        true
+impl Permissions for ClientPermissions<'_> {
+    fn may_publish(&self, topic: &str) -> bool {
+        self.rules.may_publish(self.client_id, self.user, topic)
     }
-    fn may_subscribe(&self, _filter: &str) -> bool {
-        true
+    fn may_subscribe(&self, filter: &str) -> bool {
+        self.rules.may_subscribe(self.client_id, self.user, filter)
     }
 }
 
@@ -65,6 +70,7 @@ pub(super) struct Session<'a> {
     state: SessionState,
     idle: Option<Duration>,
     window: usize,
+    user: Option<String>,
 }
 
 impl<'a> Session<'a> {
@@ -113,6 +119,7 @@ impl<'a> Session<'a> {
             state: SessionState::new(&accepted, grants),
             idle: keep_alive_timeout(accepted.keep_alive),
             window: window(&accepted, settings),
+            user: accepted.user.clone(),
         };
         let connack = session.state.connack(attached.session_present);
         let end = match framed.send(connack).await {
@@ -238,7 +245,12 @@ impl<'a> Session<'a> {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        for effect in self.state.on_packet(packet, &AllowAll) {
+        let permissions = ClientPermissions {
+            rules: &self.settings.auth,
+            client_id: &self.key.client_id,
+            user: self.user.as_deref(),
+        };
+        for effect in self.state.on_packet(packet, &permissions) {
             let sent = match effect {
                 Effect::Subscribe { filters, ack } => self.subscribe(framed, filters, ack).await,
                 Effect::Unsubscribe { packet_id, filters } => {
