@@ -152,6 +152,7 @@ impl RunningNode {
         for server in self.servers {
             let _ = server.await;
         }
+        self.node.listeners.closed().await;
         let _ = std::fs::remove_file(&self.socket_path);
         self.supervisor.shutdown();
         tracing::info!("node stopped");
