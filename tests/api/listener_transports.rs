@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
@@ -61,6 +63,20 @@ async fn ws_connect(
     path: &str,
     subprotocol: &str,
 ) -> Result<WebSocketStream<TcpStream>, tokio_tungstenite::tungstenite::Error> {
+    let stream = TcpStream::connect(addr).await.expect("tcp connect");
+    ws_handshake(stream, addr, path, subprotocol).await
+}
+
+/// The WebSocket upgrade on an open `stream` (plain or TLS).
+async fn ws_handshake<S>(
+    stream: S,
+    addr: SocketAddr,
+    path: &str,
+    subprotocol: &str,
+) -> Result<WebSocketStream<S>, tokio_tungstenite::tungstenite::Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut request = format!("ws://{addr}{path}")
         .into_client_request()
         .expect("request");
@@ -68,7 +84,6 @@ async fn ws_connect(
         "sec-websocket-protocol",
         HeaderValue::from_str(subprotocol).expect("header"),
     );
-    let stream = TcpStream::connect(addr).await.expect("tcp connect");
     let (ws, response) = tokio_tungstenite::client_async(request, stream).await?;
     assert_eq!(
         response
@@ -81,7 +96,10 @@ async fn ws_connect(
 }
 
 /// Reads binary messages until `expected` bytes arrived (they may be split or joined).
-async fn ws_expect(ws: &mut WebSocketStream<TcpStream>, expected: &[u8]) {
+async fn ws_expect<S>(ws: &mut WebSocketStream<S>, expected: &[u8])
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut got = Vec::new();
     let read = tokio::time::timeout(DEADLINE, async {
         while got.len() < expected.len() {
@@ -139,6 +157,35 @@ async fn mqtt_over_websocket_subscribes_and_receives_from_tcp_clients() {
     // Wrong path or subprotocol: no upgrade.
     assert!(ws_connect(addr, "/", "mqtt").await.is_err());
     assert!(ws_connect(addr, "/mqtt", "chat").await.is_err());
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn mqtt_over_secure_websocket_started_at_run_time() {
+    let pki = Pki::new();
+    let node = TestNode::start().await;
+    let args = format!(
+        "&--ssl&--websocket&--certfile={}&--keyfile={}&--tls_version=tlsv1.3",
+        pki.path("server.pem").display(),
+        pki.path("server.key").display()
+    );
+    let addr = start_listener(&node, &args).await;
+    let wss_row = row(&node, addr.port()).await.expect("row");
+    assert_eq!(
+        (wss_row["type"].as_str(), wss_row["tls_version"].as_str()),
+        (Some("mqttwss"), Some("tlsv1.3"))
+    );
+    let connector = TlsConnector::from(Arc::new(client_config(&pki, &[b"http/1.1"], None)));
+    let tcp = TcpStream::connect(addr).await.expect("tcp connect");
+    let name = ServerName::try_from("localhost".to_owned()).expect("server name");
+    let tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    let mut ws = ws_handshake(tls, addr, "/mqtt", "mqtt")
+        .await
+        .expect("upgrade");
+    ws.send(Message::binary(connect_packet("wss")))
+        .await
+        .expect("send");
+    ws_expect(&mut ws, &CONNACK_OK).await;
     node.stop().await;
 }
 
