@@ -13,9 +13,11 @@
 //!    `listener.http.default = 127.0.0.1:8888` apply only while no listener of that kind is
 //!    declared: declaring `listener.http.admin = …` *replaces* the default HTTP listener rather
 //!    than adding to it, so the node never opens a port that the config does not show.
-//! 4. Checks across keys: an HTTPS listener needs `certfile` and `keyfile`, every TLS file must
-//!    exist (relative paths are relative to the working directory), and a key under a listener
-//!    (`listener.https.x.certfile`) needs that listener to be declared.
+//! 4. Checks across keys: an HTTPS, `ssl` or `wss` listener needs `certfile` and `keyfile`,
+//!    every TLS file must exist (relative paths are relative to the working directory), and a
+//!    key under a listener (`listener.https.x.certfile`) needs that listener to be declared.
+//!    MQTT listener options resolve as in VerneMQ: `listener.ssl.x.certfile`, else
+//!    `listener.ssl.certfile`; `max_connections` finally falls back to `listener.max_connections`.
 //!
 //! Any failure is a [`ConfigError`] naming the file and line (or variable), the key and the
 //! problem; the node prints it and exits with EX_CONFIG before binding any port.
@@ -30,6 +32,7 @@ mod listener;
 mod mqtt_keys;
 mod mqtt_listener;
 mod mqtt_listener_keys;
+mod mqtt_values;
 mod parser;
 mod schema;
 mod settings;
