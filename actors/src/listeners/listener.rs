@@ -249,6 +249,71 @@ async fn accept(socket: Option<&TcpListener>) -> std::io::Result<(TcpStream, Soc
 mod tests {
     use super::*;
 
+    /// A connector whose connections wait for their stop signal, then close.
+    fn waiting() -> Connector {
+        Arc::new(|stream, _peer, mut stop| {
+            Box::pin(async move {
+                stopped(&mut stop).await;
+                drop(stream);
+            })
+        })
+    }
+
+    /// Waits (with a deadline) until `condition` holds.
+    async fn until(what: &str, condition: impl Fn() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !condition() {
+            assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn open_connections(counts: &ConnectionCounts, want: u64) {
+        until(&format!("{want} open"), || counts.active() == want).await;
+    }
+
+    #[tokio::test]
+    async fn limits_stop_restart_and_kill() {
+        let socket = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let counts = Arc::new(ConnectionCounts::default());
+        let (node_tx, node_stop) = watch::channel(false);
+        let tracker = tokio_util::task::TaskTracker::new();
+        let (addr, control) = Listener::spawn(
+            socket,
+            waiting(),
+            Arc::clone(&counts),
+            Some(2),
+            node_stop,
+            &tracker,
+        )
+        .expect("spawned");
+        let mut clients = Vec::new();
+        for _ in 0..3 {
+            clients.push(TcpStream::connect(addr).await.expect("connect"));
+        }
+        open_connections(&counts, 2).await;
+        until("one refusal", || counts.refused() == 1).await;
+        control.stop(false).await.expect("stopped");
+        assert!(
+            TcpStream::connect(addr).await.is_err(),
+            "the socket is closed"
+        );
+        assert_eq!(counts.active(), 2, "suspending keeps the connections");
+        control.restart().await.expect("restarted");
+        clients.push(TcpStream::connect(addr).await.expect("accepting again"));
+        control.stop(true).await.expect("killed");
+        open_connections(&counts, 0).await;
+        control.restart().await.expect("restarted after a kill");
+        let _late = TcpStream::connect(addr).await.expect("accepting again");
+        open_connections(&counts, 1).await;
+        node_tx.send(true).expect("the listener watches");
+        tracker.close();
+        tokio::time::timeout(Duration::from_secs(5), tracker.wait())
+            .await
+            .expect("the task ends and drains on node stop");
+        assert_eq!(counts.active(), 0);
+    }
+
     #[test]
     fn room_is_below_the_limit() {
         assert!(has_room(None, u64::MAX));
