@@ -1,4 +1,4 @@
-//! The accept loop every TCP listener runs (HTTP, MQTT): accept until the node stops, hand each
+//! The accept loop of the HTTP listeners: accept until the node stops, hand each
 //! connection to its own task, then drain.
 
 use std::future::Future;

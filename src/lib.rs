@@ -14,10 +14,13 @@
 //!                     (per-command checks), mod.rs (enum Command, parse, run), one file per group,
 //!                     reply.rs (data), render.rs (the only formatter), error.rs (AdminError)
 //!   http/             serve (hyper, HTTP/1.1 + h2, TLS), routes.rs, auth.rs, health.rs,
-//!                     response.rs (THE error → status table), tls.rs
+//!                     response.rs (THE error → status table)
+//!   tls.rs            rustls server configs for HTTPS and MQTT over TLS / secure WebSocket
 //!   admin_socket.rs   the Unix-socket server the CLI talks to
-//!   accept.rs         the accept loop of every TCP listener (HTTP, MQTT), drain on stop
-//!   mqtt.rs           the MQTT listeners: per-connection settings, sessions from vmq-actors
+//!   accept.rs         the accept loop of the HTTP listeners, drain on stop
+//!   mqtt/             the MQTT listeners' front end: transports (TCP, TLS, WebSocket in
+//!                     websocket.rs), per-connection settings, starting a listener
+//!                     (the accept loop, limits and stop/restart are in vmq-actors' listeners/)
 //! actors/             the `vmq-actors` crate: supervisor, vault, cluster, listeners, settings,
 //!                     sessions (MQTT state machine, registry), router (subscription trie)
 //! ```
@@ -31,3 +34,4 @@ pub mod http;
 pub mod logging;
 pub mod mqtt;
 pub mod node;
+pub mod tls;

@@ -11,7 +11,9 @@
 //!   directory, and publishes an immutable snapshot that HTTP authentication reads without a
 //!   message round trip;
 //! - **cluster membership** (`cluster/`) knows the members and whether each runs;
-//! - the **listener registry** (`listeners/`) knows every bound listener and its connection counts;
+//! - the **listener registry** (`listeners/`) knows every bound listener and its connection counts,
+//!   and manages the MQTT listeners: one task per listener accepts within its limits, and is
+//!   stopped, restarted or deleted through the registry (`listener start|stop|restart|delete`);
 //! - the **session registry** (`sessions/`) knows every connected MQTT session by client id
 //!   (a second connection takes the id over), owns the subscription trie (`router/`) and routes
 //!   publishes; each connection runs its own task around the MQTT state machine (`sessions/state.rs`);
@@ -42,8 +44,8 @@ pub mod vault;
 pub use call::{CallError, DEFAULT_CALL_TIMEOUT};
 pub use cluster::{ClusterHandle, Member};
 pub use listeners::{
-    ConnectionCounts, ConnectionGuard, ListenerEntry, ListenerId, ListenerInfo, ListenerStatus,
-    ListenersHandle, TlsInfo,
+    ConnectionCounts, ConnectionGuard, Connector, ListenerEntry, ListenerError, ListenerId,
+    ListenerInfo, ListenerStatus, ListenersHandle, MqttInfo, NewListener, TlsInfo,
 };
 pub use plugins::{AuthRules, AuthVerdict, PluginConfig, PluginError, PluginInfo, PluginsHandle};
 pub use retain::{RetainStore, RetainedRow};

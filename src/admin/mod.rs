@@ -10,6 +10,7 @@ pub mod cmdline;
 pub mod config;
 pub mod error;
 pub mod listener;
+pub mod listener_start;
 pub mod node;
 pub mod plugin;
 pub mod render;
@@ -42,6 +43,14 @@ pub enum Command {
     ClusterShow(cluster::Show),
     /// `listener show`.
     ListenerShow(listener::Show),
+    /// `listener start`.
+    ListenerStart(listener_start::Start),
+    /// `listener stop`.
+    ListenerStop(listener::Stop),
+    /// `listener restart`.
+    ListenerRestart(listener::Restart),
+    /// `listener delete`.
+    ListenerDelete(listener::Delete),
     /// `node status`.
     NodeStatus(node::Status),
     /// `plugin show`.
@@ -98,6 +107,26 @@ const COMMANDS: &[Entry] = &[
         path: &["listener", "show"],
         usage: listener::SHOW_USAGE,
         parse: |l| listener::Show::parse(l).map(Command::ListenerShow),
+    },
+    Entry {
+        path: &["listener", "start"],
+        usage: listener_start::START_USAGE,
+        parse: |l| listener_start::Start::parse(l).map(Command::ListenerStart),
+    },
+    Entry {
+        path: &["listener", "stop"],
+        usage: listener::STOP_USAGE,
+        parse: |l| listener::Stop::parse(l).map(Command::ListenerStop),
+    },
+    Entry {
+        path: &["listener", "restart"],
+        usage: listener::RESTART_USAGE,
+        parse: |l| listener::Restart::parse(l).map(Command::ListenerRestart),
+    },
+    Entry {
+        path: &["listener", "delete"],
+        usage: listener::DELETE_USAGE,
+        parse: |l| listener::Delete::parse(l).map(Command::ListenerDelete),
     },
     Entry {
         path: &["node", "status"],
@@ -199,6 +228,10 @@ impl Command {
             Command::ApiKeyShow(cmd) => Ok(cmd.execute(node)),
             Command::ClusterShow(cmd) => Ok(cmd.execute(node)),
             Command::ListenerShow(cmd) => Ok(cmd.execute(node)),
+            Command::ListenerStart(cmd) => cmd.execute(node).await,
+            Command::ListenerStop(cmd) => cmd.execute(node).await,
+            Command::ListenerRestart(cmd) => cmd.execute(node).await,
+            Command::ListenerDelete(cmd) => cmd.execute(node).await,
             Command::NodeStatus(cmd) => Ok(cmd.execute(node)),
             Command::PluginShow(cmd) => Ok(cmd.execute(node)),
             Command::PluginEnable(cmd) => cmd.execute(node).await,

@@ -1,10 +1,12 @@
-//! The table of the node's own `vernemq.conf` keys (node, listeners, HTTP modules, API keys),
-//! with VerneMQ's names and defaults; the broker behaviour keys are in `mqtt_keys.rs`.
+//! The table of the node's own `vernemq.conf` keys (node, HTTP listeners, HTTP modules, API
+//! keys), with VerneMQ's names and defaults; the MQTT listener keys are in
+//! `mqtt_listener_keys.rs`, the broker behaviour keys in `mqtt_keys.rs`.
 //!
 //! `min_apikey_length`, `max_apikey_expiry_days`, `api_key_file` and `http_header_read_timeout`
 //! are ours: the first two exist in VerneMQ only as hidden keys that `set` cannot change.
 
 use crate::config::mqtt_keys::MQTT_KEYS;
+use crate::config::mqtt_listener_keys::MQTT_LISTENER_KEYS;
 use crate::config::schema::KeySpec;
 use crate::config::value::ValueKind::{self, Enum, Flag, IpPort, NodeName, Path};
 
@@ -50,7 +52,10 @@ pub(crate) const fn settable(
 
 /// Every key of the schema: these and the `set` whitelist.
 pub fn all() -> impl Iterator<Item = &'static KeySpec> {
-    NODE_KEYS.iter().chain(MQTT_KEYS)
+    NODE_KEYS
+        .iter()
+        .chain(MQTT_LISTENER_KEYS.iter())
+        .chain(MQTT_KEYS)
 }
 
 /// The node, its listeners, HTTP modules and API keys, in documentation order.
@@ -75,14 +80,6 @@ static NODE_KEYS: &[KeySpec] = &[
         "Lowest level of log lines written to the console.",
     ),
     // Listeners.
-    fixed(
-        "listener.tcp.$name",
-        IpPort {
-            example: "127.0.0.1:1883",
-        },
-        Some("127.0.0.1:1883"),
-        "An MQTT listener over TCP: the ip:port it binds.",
-    ),
     fixed(
         "listener.vmq.clustering",
         IpPort {

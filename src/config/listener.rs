@@ -224,7 +224,11 @@ fn existing_file(
 
 /// Checked at load time so that a typo stops the node before any port is bound, with the key
 /// named, instead of failing later inside the TLS setup.
-fn checked_path(settings: &Settings, key: &str, path: &str) -> Result<PathBuf, ConfigError> {
+pub(crate) fn checked_path(
+    settings: &Settings,
+    key: &str,
+    path: &str,
+) -> Result<PathBuf, ConfigError> {
     if Path::new(path).is_file() {
         Ok(PathBuf::from(path))
     } else {

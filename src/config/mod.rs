@@ -13,9 +13,11 @@
 //!    `listener.http.default = 127.0.0.1:8888` apply only while no listener of that kind is
 //!    declared: declaring `listener.http.admin = …` *replaces* the default HTTP listener rather
 //!    than adding to it, so the node never opens a port that the config does not show.
-//! 4. Checks across keys: an HTTPS listener needs `certfile` and `keyfile`, every TLS file must
-//!    exist (relative paths are relative to the working directory), and a key under a listener
-//!    (`listener.https.x.certfile`) needs that listener to be declared.
+//! 4. Checks across keys: an HTTPS, `ssl` or `wss` listener needs `certfile` and `keyfile`,
+//!    every TLS file must exist (relative paths are relative to the working directory), and a
+//!    key under a listener (`listener.https.x.certfile`) needs that listener to be declared.
+//!    MQTT listener options resolve as in VerneMQ: `listener.ssl.x.certfile`, else
+//!    `listener.ssl.certfile`; `max_connections` finally falls back to `listener.max_connections`.
 //!
 //! Any failure is a [`ConfigError`] naming the file and line (or variable), the key and the
 //! problem; the node prints it and exits with EX_CONFIG before binding any port.
@@ -28,6 +30,9 @@ mod error;
 mod keys;
 mod listener;
 mod mqtt_keys;
+mod mqtt_listener;
+mod mqtt_listener_keys;
+mod mqtt_values;
 mod parser;
 mod schema;
 mod settings;
@@ -47,8 +52,12 @@ use vmq_actors::{NodeName, PluginConfig};
 pub use env::{BOOTSTRAP_KEY_ENV, BOOTSTRAP_SCOPE_ENV};
 pub use error::{ConfigError, SetError};
 pub use listener::{AuthMode, HttpListener, HttpModule, HttpScheme, TlsFiles};
+pub use mqtt_listener::{
+    MqttListener, MqttListenerOptions, MqttTls, MqttTransport, ProtocolVersions, TlsVersions,
+    TLS_HANDSHAKE_TIMEOUT,
+};
 
-use listener::{listener_name, socket_addr};
+use listener::socket_addr;
 use settings::{Rejection, Settings};
 
 /// Stands for the config file when there is none.
@@ -62,7 +71,9 @@ pub struct Config {
     values: BTreeMap<String, String>,
     nodename: NodeName,
     data_dir: PathBuf,
-    mqtt_listeners: Vec<(String, SocketAddr)>,
+    mqtt_listeners: Vec<MqttListener>,
+    /// Per [`MqttTransport`], the options `listener start` gives a listener it starts.
+    mqtt_defaults: Vec<MqttListenerOptions>,
     cluster_listener: SocketAddr,
     http_listeners: Vec<HttpListener>,
     global_auth: [AuthMode; HttpModule::ALL.len()],
@@ -122,14 +133,9 @@ impl Config {
 
     fn from_settings(settings: Settings) -> Result<Config, ConfigError> {
         settings.check_declared_listeners()?;
-        let mqtt_listeners = settings
-            .matching("listener.tcp.$name")
-            .map(|(key, value)| {
-                Ok((
-                    listener_name(key).to_owned(),
-                    socket_addr(&settings, key, value)?,
-                ))
-            })
+        let mqtt_defaults = MqttTransport::ALL
+            .into_iter()
+            .map(|transport| mqtt_listener::options(&settings, transport, None))
             .collect::<Result<Vec<_>, ConfigError>>()?;
         let cluster_value = required(&settings, CLUSTER_LISTENER_KEY)?;
         let nodename = NodeName::parse(required(&settings, "nodename")?)
@@ -139,7 +145,8 @@ impl Config {
         Ok(Config {
             nodename,
             data_dir: PathBuf::from(required(&settings, "platform_data_dir")?),
-            mqtt_listeners,
+            mqtt_listeners: mqtt_listener::mqtt_listeners(&settings)?,
+            mqtt_defaults,
             cluster_listener: socket_addr(&settings, CLUSTER_LISTENER_KEY, cluster_value)?,
             http_listeners: listener::http_listeners(&settings)?,
             global_auth: listener::global_auth_modes(&settings)?,
@@ -165,9 +172,19 @@ impl Config {
         &self.data_dir
     }
 
-    /// The MQTT listeners (`listener.tcp.<name>`) as (name, address), sorted by name.
-    pub fn mqtt_listeners(&self) -> &[(String, SocketAddr)] {
+    /// The MQTT listeners (`listener.tcp|ssl|ws|wss.<name>`), sorted by (kind, name).
+    pub fn mqtt_listeners(&self) -> &[MqttListener] {
         &self.mqtt_listeners
+    }
+
+    /// The options a listener of `transport` started at run time gets unless its flags say
+    /// otherwise: the kind's keys (`listener.tcp.mountpoint`, …), then the global ones. No TLS.
+    pub fn mqtt_defaults(&self, transport: MqttTransport) -> MqttListenerOptions {
+        let index = MqttTransport::ALL
+            .iter()
+            .position(|t| *t == transport)
+            .unwrap_or(0);
+        self.mqtt_defaults[index].clone()
     }
 
     /// `listener.vmq.clustering`: where other cluster nodes connect.

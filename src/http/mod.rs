@@ -4,7 +4,6 @@ pub mod auth;
 pub mod health;
 pub mod response;
 pub mod routes;
-pub mod tls;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -17,12 +17,12 @@ use vmq_actors::{
 
 use super::{Node, StartError};
 use crate::bootstrap;
-use crate::config::{Config, HttpListener, HttpScheme};
+use crate::config::{Config, HttpListener, HttpScheme, MqttListener, TlsVersions};
 use crate::http::{self, HttpContext};
 
 /// Every socket of the node, bound: a config that can't be served fails here, before any actor runs.
 pub(super) struct Bound {
-    mqtt: Vec<(String, TcpListener)>,
+    mqtt: Vec<(MqttListener, TcpListener, Option<TlsAcceptor>)>,
     http: Vec<(HttpListener, TcpListener, Option<TlsAcceptor>)>,
     admin: UnixListener,
     pub(super) socket_path: PathBuf,
@@ -41,7 +41,7 @@ pub(super) async fn bind_all(config: &Config) -> Result<Bound, StartError> {
         let tls = listener
             .tls
             .as_ref()
-            .map(http::tls::acceptor)
+            .map(|files| crate::tls::acceptor(files, TlsVersions::BOTH, crate::tls::HTTP_ALPN))
             .transpose()
             .map_err(|e| listener_error(listener, &e))?;
         let socket = TcpListener::bind(listener.addr).await.map_err(|e| {
@@ -50,11 +50,19 @@ pub(super) async fn bind_all(config: &Config) -> Result<Bound, StartError> {
         http.push((listener.clone(), socket, tls));
     }
     let mut mqtt = Vec::new();
-    for (name, addr) in config.mqtt_listeners() {
-        let socket = TcpListener::bind(addr).await.map_err(|e| {
-            StartError::Config(format!("listener.tcp.{name}: cannot bind {addr}: {e}"))
-        })?;
-        mqtt.push((name.clone(), socket));
+    for listener in config.mqtt_listeners() {
+        let key = format!(
+            "listener.{}.{}",
+            listener.transport.config_word(),
+            listener.name
+        );
+        let tls = crate::mqtt::tls_acceptor(listener)
+            .map_err(|e| StartError::Config(format!("{key}: {e}")))?;
+        let addr = listener.addr;
+        let socket = TcpListener::bind(addr)
+            .await
+            .map_err(|e| StartError::Config(format!("{key}: cannot bind {addr}: {e}")))?;
+        mqtt.push((listener.clone(), socket, tls));
     }
     let socket_path = data_dir.join("vmq-admin.sock");
     let admin = crate::admin_socket::bind(&socket_path)
@@ -84,11 +92,17 @@ pub(super) async fn launch(
     config: Config,
     env: &[(String, String)],
 ) -> Result<Launched, StartError> {
-    let node = start_actors(supervisor, config.clone(), config.data_dir()).await?;
-    bootstrap::import_keys(&node, &config, env).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let node = start_actors(supervisor, config.clone(), stop_rx.clone()).await?;
+    bootstrap::import_keys(&node, &config, env).await?;
     let mut servers = Vec::new();
-    let mqtt_addrs = serve_mqtt(bound.mqtt, &node, &stop_rx, &mut servers).await?;
+    let mut mqtt_addrs = Vec::new();
+    for (listener, socket, tls) in bound.mqtt {
+        let addr = crate::mqtt::start(&node, &listener, socket, tls)
+            .await
+            .map_err(|e| StartError::Internal(e.to_string()))?;
+        mqtt_addrs.push((listener.name, addr));
+    }
     let mut http_addrs = Vec::new();
     for (listener, socket, acceptor) in bound.http {
         let addr = socket
@@ -135,54 +149,30 @@ pub(super) async fn launch(
     })
 }
 
-/// Registers each bound MQTT listener as kind `mqtt` and starts its accept loop.
-async fn serve_mqtt(
-    bound: Vec<(String, TcpListener)>,
-    node: &Node,
-    stop_rx: &watch::Receiver<bool>,
-    servers: &mut Vec<JoinHandle<()>>,
-) -> Result<Vec<(String, SocketAddr)>, StartError> {
-    let mut addrs = Vec::new();
-    for (name, socket) in bound {
-        let addr = socket
-            .local_addr()
-            .map_err(|e| StartError::Internal(e.to_string()))?;
-        let counts = register(node, "mqtt", &name, addr, None).await?;
-        tracing::info!(listener = %name, %addr, "MQTT listener bound");
-        servers.push(tokio::spawn(crate::mqtt::serve(
-            socket,
-            node.clone(),
-            counts,
-            stop_rx.clone(),
-        )));
-        addrs.push((name, addr));
-    }
-    Ok(addrs)
-}
-
 async fn start_actors(
     supervisor: &SupervisorHandle,
     config: Config,
-    data_dir: &std::path::Path,
+    stop: watch::Receiver<bool>,
 ) -> Result<Node, StartError> {
+    let data_dir = config.data_dir();
     let vault = VaultHandle::start(data_dir.join("api_keys.json"), supervisor)
         .await
         .map_err(|e| StartError::Data(e.to_string()))?;
     let cluster = ClusterHandle::start(config.nodename().clone(), supervisor)
         .await
         .map_err(StartError::Internal)?;
-    let listeners = ListenersHandle::start(supervisor)
+    let listeners = ListenersHandle::start(supervisor, stop)
         .await
         .map_err(StartError::Internal)?;
     let limits = crate::mqtt::session_settings(&config).limits;
     let plugins = PluginsHandle::start(supervisor, config.plugins().clone())
         .await
         .map_err(StartError::Internal)?;
+    let store =
+        Store::open(&data_dir.join("mqtt.redb")).map_err(|e| StartError::Data(e.to_string()))?;
     let settings = SettingsHandle::start(config, supervisor)
         .await
         .map_err(StartError::Internal)?;
-    let store =
-        Store::open(&data_dir.join("mqtt.redb")).map_err(|e| StartError::Data(e.to_string()))?;
     let sessions = SessionsHandle::start(supervisor, Some(store), limits)
         .await
         .map_err(StartError::Data)?;
@@ -213,6 +203,7 @@ async fn register(
         mountpoint: String::new(),
         max_conns: None,
         tls,
+        mqtt: None,
         status: ListenerStatus::Running,
         counts: Arc::clone(&counts),
     };
@@ -225,17 +216,8 @@ async fn register(
 
 /// What `listener show --tls` prints of an HTTPS listener's files.
 fn tls_info(listener: &HttpListener) -> Option<TlsInfo> {
-    listener.tls.as_ref().map(|files| TlsInfo {
-        certfile: files.certfile.display().to_string(),
-        keyfile: files.keyfile.display().to_string(),
-        cafile: files
-            .cafile
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        require_certificate: files.require_certificate,
-        tls_version: "tlsv1.2, tlsv1.3".to_owned(),
-    })
+    let files = listener.tls.as_ref()?;
+    Some(crate::tls::info(files, TlsVersions::BOTH))
 }
 
 fn listener_error(listener: &HttpListener, problem: &str) -> StartError {

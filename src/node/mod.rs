@@ -155,6 +155,7 @@ impl RunningNode {
         for server in self.servers {
             let _ = server.await;
         }
+        self.node.listeners.closed().await;
         // The connections detached: their sessions and messages become durable.
         self.node.sessions.close().await;
         let _ = std::fs::remove_file(&self.socket_path);

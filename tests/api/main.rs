@@ -11,6 +11,8 @@ mod cli_output;
 mod cli_socket;
 mod health;
 mod keys;
+mod listener_transports;
+mod listeners;
 mod mqtt;
 mod mqtt_auth;
 mod mqtt_delivery;

@@ -24,12 +24,12 @@ use vmq_node::node::{self, StartError};
 use crate::support::{basic, config_text, TestNode, CLUSTER_SHOW};
 
 /// PEM files in a temp dir: a CA, a server cert for localhost/127.0.0.1, a client cert, all CA-signed.
-struct Pki {
+pub struct Pki {
     dir: tempfile::TempDir,
 }
 
 impl Pki {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let (path, ca) = (dir.path(), new_ca("vmq test CA"));
         write(path, "ca.pem", &ca.pem());
@@ -46,7 +46,7 @@ impl Pki {
         Self { dir }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
@@ -100,6 +100,11 @@ fn write(dir: &Path, name: &str, text: &str) {
 
 /// A TLS client trusting `ca.pem`, offering `alpn`, presenting `client` (`<name>.pem/.key`) if given.
 fn connector(pki: &Pki, alpn: &[&[u8]], client: Option<&str>) -> TlsConnector {
+    TlsConnector::from(Arc::new(client_config(pki, alpn, client)))
+}
+
+/// The rustls client config of [`connector`].
+pub fn client_config(pki: &Pki, alpn: &[&[u8]], client: Option<&str>) -> ClientConfig {
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(pki.path("ca.pem")).expect("ca.pem") {
         roots.add(cert.expect("a certificate")).expect("a root");
@@ -121,7 +126,7 @@ fn connector(pki: &Pki, alpn: &[&[u8]], client: Option<&str>) -> TlsConnector {
         }
     };
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    TlsConnector::from(Arc::new(config))
+    config
 }
 
 async fn tls_connect(

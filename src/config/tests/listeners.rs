@@ -25,7 +25,7 @@ fn declaring_another_listener_of_a_kind_drops_that_kind_s_default() {
     let mqtt: Vec<&str> = config
         .mqtt_listeners()
         .iter()
-        .map(|(n, _)| n.as_str())
+        .map(|l| l.name.as_str())
         .collect();
     assert_eq!(mqtt, ["internal"]);
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{config, error, SOURCE};
-use crate::config::{AuthMode, Config, HttpModule, HttpScheme};
+use crate::config::{AuthMode, Config, HttpModule, HttpScheme, MqttTransport};
 
 fn addr(text: &str) -> SocketAddr {
     match text.parse() {
@@ -33,9 +33,24 @@ fn no_file_means_the_embedded_defaults() {
     };
     assert_eq!(config.nodename().as_str(), "VerneMQ@127.0.0.1");
     assert_eq!(config.data_dir(), Path::new("./data"));
+    let mqtt: Vec<_> = config
+        .mqtt_listeners()
+        .iter()
+        .map(|l| (l.name.as_str(), l.transport, l.addr))
+        .collect();
     assert_eq!(
-        config.mqtt_listeners(),
-        &[("default".to_owned(), addr("127.0.0.1:1883"))]
+        mqtt,
+        [("default", MqttTransport::Tcp, addr("127.0.0.1:1883"))]
+    );
+    let options = &config.mqtt_listeners()[0].options;
+    assert_eq!(options.max_connections, None);
+    assert_eq!(options.allowed_protocol_versions.to_string(), "3,4,5");
+    assert_eq!(
+        (
+            options.mountpoint.as_str(),
+            options.allow_anonymous_override
+        ),
+        ("", false)
     );
     assert_eq!(config.cluster_listener(), addr("127.0.0.1:44053"));
     let [http] = config.http_listeners() else {

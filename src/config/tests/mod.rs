@@ -3,6 +3,7 @@
 mod apply;
 mod listeners;
 mod load;
+mod mqtt_listeners;
 mod overrides;
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,5 @@
-//! The rustls server config of an HTTPS listener: certificate chain, key, optional client CA.
+//! The rustls server config of a TLS listener (HTTPS, MQTT over TLS or secure WebSocket):
+//! certificate chain, key, optional client CA, accepted TLS versions, ALPN.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -6,13 +7,24 @@ use std::sync::Arc;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
-use tokio_rustls::rustls::{RootCertStore, ServerConfig};
+use tokio_rustls::rustls::{version, RootCertStore, ServerConfig, SupportedProtocolVersion};
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::TlsFiles;
+use vmq_actors::TlsInfo;
+
+use crate::config::{TlsFiles, TlsVersions};
+
+/// ALPN of HTTPS listeners.
+pub const HTTP_ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
+/// ALPN of secure WebSocket listeners (the upgrade is HTTP/1.1).
+pub const WEBSOCKET_ALPN: &[&[u8]] = &[b"http/1.1"];
 
 /// Builds the acceptor for a listener; the error names the file and what is wrong with it.
-pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, String> {
+pub fn acceptor(
+    files: &TlsFiles,
+    versions: TlsVersions,
+    alpn: &[&[u8]],
+) -> Result<TlsAcceptor, String> {
     let chain = certificates(&files.certfile)?;
     let key = PrivateKeyDer::from_pem_file(&files.keyfile).map_err(|e| {
         format!(
@@ -20,7 +32,14 @@ pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, String> {
             files.keyfile.display()
         )
     })?;
-    let builder = ServerConfig::builder();
+    let mut accepted: Vec<&'static SupportedProtocolVersion> = Vec::new();
+    if versions.tls12 {
+        accepted.push(&version::TLS12);
+    }
+    if versions.tls13 {
+        accepted.push(&version::TLS13);
+    }
+    let builder = ServerConfig::builder_with_protocol_versions(&accepted);
     let builder = match &files.cafile {
         Some(cafile) => {
             let mut roots = RootCertStore::empty();
@@ -53,8 +72,23 @@ pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, String> {
             files.keyfile.display()
         )
     })?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// What `listener show --tls` prints of a listener's TLS settings.
+pub fn info(files: &TlsFiles, versions: TlsVersions) -> TlsInfo {
+    TlsInfo {
+        certfile: files.certfile.display().to_string(),
+        keyfile: files.keyfile.display().to_string(),
+        cafile: files
+            .cafile
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        require_certificate: files.require_certificate,
+        tls_version: versions.to_string(),
+    }
 }
 
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
