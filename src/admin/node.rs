@@ -33,7 +33,7 @@ impl Status {
         Args::check(line, &ArgSpec::NONE, STATUS_USAGE).map(|_| Self)
     }
 
-    /// VerneMQ's rows. The MQTT figures are all zero until the node has an MQTT data plane.
+    /// VerneMQ's rows, from the session index and the data plane's counters.
     pub fn execute(self, node: &Node) -> Reply {
         let figures = node.figures();
         let rows: [(&str, Cell); 13] = [

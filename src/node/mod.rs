@@ -77,7 +77,24 @@ impl Node {
 
     /// The figures for `node status`.
     pub fn figures(&self) -> NodeFigures {
-        NodeFigures::default()
+        let sessions = self.sessions.sessions();
+        let online = sessions.values().filter(|s| s.online.is_some()).count();
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let counted = self.sessions.counters().values();
+        NodeFigures {
+            num_online: count(online),
+            num_offline: count(sessions.len() - online),
+            msg_in: counted.msg_in,
+            msg_out: counted.msg_out,
+            queue_in: counted.queue_in,
+            queue_out: counted.queue_out,
+            queue_drop: counted.queue_drop,
+            queue_unhandled: 0,
+            num_subscriptions: count(self.sessions.routes().len()),
+            num_retained: count(self.sessions.retained().len()),
+            matches_local: counted.matches_local,
+            matches_remote: 0,
+        }
     }
 }
 

@@ -18,6 +18,7 @@ mod mqtt_auth;
 mod mqtt_delivery;
 mod mqtt_edges;
 mod mqtt_support;
+mod node_status;
 mod plugins;
 mod router;
 mod status_codes;

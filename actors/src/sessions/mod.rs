@@ -3,6 +3,7 @@
 
 mod connect;
 mod connection;
+mod counters;
 mod message;
 mod packets;
 mod persist;
@@ -23,11 +24,12 @@ use tokio::sync::watch;
 
 pub use connect::{refusal, AllowedProtocols, ConnectPolicy, Refusal};
 pub use connection::{ConnectionSettings, SessionSettings};
+pub use counters::{CounterValues, Counters};
 pub use message::{now_ms, Message, RetainHandling, SessionKey, SubOptions};
 pub use queue::{QueueLimits, QueueStats};
 use registry::{AttachRequest, Attached, SessionsState, Timer, Will};
 pub use registry::{SessionExpiry, SessionId};
-pub use routes::Routes;
+pub use routes::{Routed, Routes};
 pub use snapshot::{OnlineInfo, SessionIndex, SessionView};
 
 use crate::call::{call, CallError, DEFAULT_CALL_TIMEOUT};
@@ -109,6 +111,7 @@ pub struct SessionsShared {
     routes: Arc<Routes>,
     retained: Arc<RetainStore>,
     published: Arc<ArcSwap<SessionIndex>>,
+    counters: Arc<Counters>,
     store: Option<Store>,
     /// Queue limits for sessions restored from the store (until their client reconnects).
     limits: QueueLimits,
@@ -233,6 +236,7 @@ impl SessionsHandle {
             routes: Arc::new(Routes::default()),
             retained: Arc::new(retained),
             published: Arc::new(ArcSwap::from_pointee(SessionIndex::new())),
+            counters: Arc::new(Counters::default()),
             store,
             limits,
         };
@@ -255,6 +259,11 @@ impl SessionsHandle {
     /// The retained messages.
     pub fn retained(&self) -> &RetainStore {
         &self.shared.retained
+    }
+
+    /// The message counters.
+    pub fn counters(&self) -> &Counters {
+        &self.shared.counters
     }
 
     /// Runs the MQTT protocol on one accepted connection until it closes or `stop` turns true.

@@ -386,6 +386,7 @@ impl SessionsState {
         if will.retain {
             self.retained.set(mountpoint, &will);
         }
+        // Counted like any publish by the connection that would have sent it: not here.
         self.routes.route(mountpoint, &will);
     }
 

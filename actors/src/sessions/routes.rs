@@ -29,6 +29,15 @@ pub struct Routes {
     next_member: AtomicUsize,
 }
 
+/// What routing one message did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Routed {
+    /// Queues it was offered to.
+    pub matched: usize,
+    /// Of those, full ones that dropped it.
+    pub dropped: usize,
+}
+
 /// One matching subscription on the way to its queue.
 struct Target<'a> {
     client_id: &'a Arc<str>,
@@ -85,12 +94,11 @@ impl Routes {
     }
 
     /// Delivers `message` to every matching subscription under `mountpoint`: once per client
-    /// (at the highest granted QoS), and to one member per share group. Answers how many
-    /// queues it was offered to.
-    pub fn route(&self, mountpoint: &str, message: &Message) -> usize {
+    /// (at the highest granted QoS), and to one member per share group.
+    pub fn route(&self, mountpoint: &str, message: &Message) -> Routed {
         let tables = self.tables.read();
         let Some(table) = tables.get(mountpoint) else {
-            return 0;
+            return Routed::default();
         };
         let mut direct: Vec<Target<'_>> = Vec::new();
         let mut groups: HashMap<&str, Vec<Target<'_>>> = HashMap::new();
@@ -104,25 +112,14 @@ impl Routes {
                 None => merge(&mut direct, target, message),
             }
         });
-        let mut offered = 0;
-        for target in &direct {
-            target
-                .subscriber
-                .queue
-                .push(message.for_subscriber(&target.subscriber.options, false));
-            offered += 1;
+        let picked = groups.values().filter_map(|members| self.pick(members));
+        let mut routed = Routed::default();
+        for target in direct.iter().chain(picked) {
+            let copy = message.for_subscriber(&target.subscriber.options, false);
+            routed.matched += 1;
+            routed.dropped += usize::from(!target.subscriber.queue.push(copy));
         }
-        for members in groups.values() {
-            if let Some(target) = self.pick(members) {
-                let options = &target.subscriber.options;
-                target
-                    .subscriber
-                    .queue
-                    .push(message.for_subscriber(options, false));
-                offered += 1;
-            }
-        }
-        offered
+        routed
     }
 
     /// One member of a share group: the next online one in turn, else the next in turn.

@@ -196,6 +196,7 @@ impl<'a> Session<'a> {
         }
         if !batch.is_empty() {
             framed.flush().await.map_err(drop)?;
+            self.sessions.counters().sent(batch.len(), batch.len());
         }
         Ok(batch.len() == BATCH)
     }
@@ -214,7 +215,7 @@ impl<'a> Session<'a> {
         let current: HashSet<NonZeroU16> = inflight.iter().map(|m| m.packet_id).collect();
         let due = |id: &NonZeroU16| seen.as_ref().is_none_or(|s| s.contains(id));
         let now = now_ms();
-        let mut sent = false;
+        let mut resent = 0;
         for message in inflight.iter().filter(|m| due(&m.packet_id)) {
             let packet = match message.phase {
                 Phase::Sent => publish_packet(
@@ -229,13 +230,14 @@ impl<'a> Session<'a> {
                 Phase::Released => self.state.pubrel(message.packet_id, true),
             };
             framed.feed(packet).await.map_err(drop)?;
-            sent = true;
+            resent += 1;
         }
         if let Some(seen) = seen {
             *seen = current;
         }
-        if sent {
+        if resent > 0 {
             framed.flush().await.map_err(drop)?;
+            self.sessions.counters().sent(resent, 0);
         }
         Ok(())
     }
@@ -389,7 +391,11 @@ impl Session<'_> {
         if message.retain {
             self.sessions.retained().set(mountpoint, &message);
         }
-        let matched = self.sessions.routes().route(mountpoint, &message) > 0;
+        let routed = self.sessions.routes().route(mountpoint, &message);
+        let counters = self.sessions.counters();
+        counters.received();
+        counters.routed(routed.matched, routed.dropped);
+        let matched = routed.matched > 0;
         Ok(ack.map(|(packet_id, qos)| self.state.publish_ack(packet_id, qos, matched)))
     }
 
