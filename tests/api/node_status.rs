@@ -27,7 +27,7 @@ async fn status(node: &TestNode) -> HashMap<String, serde_json::Value> {
 
 #[tokio::test]
 async fn node_status_counts_sessions_subscriptions_retained_and_messages() {
-    let mut node = TestNode::start().await;
+    let node = TestNode::start().await;
     node.create_key("mgmt").await;
     let mut options = v4_options(&node, "away");
     options.set_clean_session(false);
