@@ -18,6 +18,7 @@ mod mqtt_auth;
 mod mqtt_delivery;
 mod mqtt_edges;
 mod mqtt_support;
+mod mqtt_v5;
 mod node_status;
 mod plugins;
 mod router;
