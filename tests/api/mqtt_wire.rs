@@ -144,10 +144,19 @@ impl Wire {
     pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(Self {
+        Ok(Self::from_stream(stream))
+    }
+
+    pub fn from_stream(stream: TcpStream) -> Self {
+        Self {
             stream,
             buf: Vec::new(),
-        })
+        }
+    }
+
+    /// The stream and the bytes read past the last packet returned.
+    pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
+        (self.stream, self.buf)
     }
 
     /// Writes `bytes`; errors are the caller's to judge (a server may close early).
@@ -183,14 +192,25 @@ impl Wire {
         }
     }
 
-    /// Sends a CONNECT and waits `wait` for an accepting CONNACK.
+    /// Sends a CONNECT (keep-alive 60 s) and waits `wait` for an accepting CONNACK.
     pub async fn handshake(
         &mut self,
         level: u8,
         client_id: &str,
         wait: Duration,
     ) -> Result<(), String> {
-        self.send(&connect(level, client_id, 60))
+        self.handshake_with(level, client_id, 60, wait).await
+    }
+
+    /// Sends a CONNECT with `keep_alive` seconds and waits `wait` for an accepting CONNACK.
+    pub async fn handshake_with(
+        &mut self,
+        level: u8,
+        client_id: &str,
+        keep_alive: u16,
+        wait: Duration,
+    ) -> Result<(), String> {
+        self.send(&connect(level, client_id, keep_alive))
             .await
             .map_err(|e| format!("CONNECT not sent: {e}"))?;
         match self.next(wait).await {
