@@ -12,23 +12,6 @@ use tokio::net::TcpStream;
 use crate::mqtt_support::*;
 use crate::support::{assert_ok, eventually, TestNode};
 
-/// `active_conns` of the `mqtt` row of `listener show`.
-async fn active_mqtt_conns(node: &TestNode) -> u64 {
-    let reply = node.get("/api/v1/listener/show").await;
-    assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
-    let json = reply.json();
-    let row = json["table"]
-        .as_array()
-        .and_then(|rows| rows.iter().find(|row| row["type"] == "mqtt"))
-        .unwrap_or_else(|| panic!("no mqtt row in {json}"))
-        .clone();
-    let count = &row["active_conns"];
-    count
-        .as_u64()
-        .or_else(|| count.as_str().and_then(|s| s.parse().ok()))
-        .unwrap_or_else(|| panic!("active_conns of {row}"))
-}
-
 #[tokio::test]
 async fn listener_show_counts_mqtt_connections() {
     let node = TestNode::start().await;

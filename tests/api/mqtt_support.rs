@@ -221,3 +221,20 @@ pub async fn assert_round_trip(client: &mut V4Client, topic: &str) {
     })
     .await;
 }
+
+/// `active_conns` of the `mqtt` row of `listener show`.
+pub async fn active_mqtt_conns(node: &TestNode) -> u64 {
+    let reply = node.get("/api/v1/listener/show").await;
+    assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+    let json = reply.json();
+    let row = json["table"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["type"] == "mqtt"))
+        .unwrap_or_else(|| panic!("no mqtt row in {json}"))
+        .clone();
+    let count = &row["active_conns"];
+    count
+        .as_u64()
+        .or_else(|| count.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or_else(|| panic!("active_conns of {row}"))
+}

@@ -16,6 +16,7 @@ use super::connect::{self, refusal, ConnectPolicy, Refusal};
 use super::queue::QueueLimits;
 use super::registry::SessionExpiry;
 use super::session::Session;
+use super::wire_checks::{check_connect, CheckedCodec, ConnectProblem};
 use super::SessionsHandle;
 use crate::plugins::{AuthRules, AuthVerdict};
 
@@ -75,7 +76,7 @@ impl Default for SessionSettings {
     }
 }
 
-pub(super) type Transport<S> = Framed<S, MqttCodec>;
+pub(super) type Transport<S> = Framed<S, CheckedCodec>;
 
 pub(super) async fn run<S>(
     sessions: &SessionsHandle,
@@ -86,14 +87,15 @@ pub(super) async fn run<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut framed = Framed::new(stream, MqttCodec::Version(VersionCodec));
+    let mut framed = Framed::new(stream, CheckedCodec(MqttCodec::Version(VersionCodec)));
     let deadline = Instant::now() + settings.connect_timeout;
     let connect = match read_connect(&mut framed, deadline, settings.max_packet_size).await {
         Ok(connect) => connect,
         Err(refusal) => {
             if let Some(return_code) = refusal {
                 // The version codec cannot encode: answer as 3.1.1.
-                *framed.codec_mut() = MqttCodec::V3(v3::Codec::new(settings.max_packet_size));
+                *framed.codec_mut() =
+                    CheckedCodec(MqttCodec::V3(v3::Codec::new(settings.max_packet_size)));
                 let _ = framed.send(refused_v3(return_code)).await;
             }
             return;
@@ -145,10 +147,17 @@ where
         }
         _ => return Err(None),
     };
-    *framed.codec_mut() = match version {
+    match check_connect(framed.read_buffer()) {
+        Ok(()) => {}
+        Err(ConnectProblem::NameLevelMismatch) => {
+            return Err(Some(v3::ConnectAckReason::UnacceptableProtocolVersion))
+        }
+        Err(ConnectProblem::Flags) => return Err(None),
+    }
+    *framed.codec_mut() = CheckedCodec(match version {
         ProtocolVersion::MQTT3 => MqttCodec::V3(v3::Codec::new(max_packet_size)),
         ProtocolVersion::MQTT5 => MqttCodec::V5(v5::Codec::new(max_packet_size, 0)),
-    };
+    });
     match tokio::time::timeout_at(deadline, framed.next()).await {
         Ok(Some(Ok((packet, _)))) => Ok(packet),
         Ok(Some(Err(rmqtt_codec::error::DecodeError::InvalidClientId)))

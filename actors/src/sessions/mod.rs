@@ -13,6 +13,7 @@ mod routes;
 mod session;
 mod snapshot;
 pub mod state;
+mod wire_checks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -149,6 +149,9 @@ impl SessionState {
                     .map(|(filter, qos)| (filter.to_string(), SubOptions::v3(qos.value())));
                 self.subscribe(packet_id, requests, permissions)
             }
+            v3::Packet::Unsubscribe { topic_filters, .. } if topic_filters.is_empty() => {
+                vec![Effect::Close(None)]
+            }
             v3::Packet::Unsubscribe {
                 packet_id,
                 topic_filters,
@@ -193,6 +196,9 @@ impl SessionState {
                 });
                 self.subscribe(subscribe.packet_id, requests, permissions)
             }
+            v5::Packet::Unsubscribe(unsubscribe) if unsubscribe.topic_filters.is_empty() => {
+                vec![Effect::Close(Some(v5::DisconnectReasonCode::ProtocolError))]
+            }
             v5::Packet::Unsubscribe(unsubscribe) => vec![Effect::Unsubscribe {
                 packet_id: unsubscribe.packet_id,
                 filters: unsubscribe
@@ -214,6 +220,14 @@ impl SessionState {
 
     /// Applies an MQTT 5 topic alias: a topic with an alias sets it, an empty topic uses it.
     fn resolve_alias(&mut self, mut publish: Publish) -> Result<Publish, v5::DisconnectReasonCode> {
+        // Subscription identifiers are the server's to send (MQTT 5 §3.3.4-6).
+        if publish
+            .properties
+            .as_ref()
+            .is_some_and(|p| !p.subscription_ids.is_empty())
+        {
+            return Err(v5::DisconnectReasonCode::ProtocolError);
+        }
         let alias = publish
             .properties
             .as_mut()

@@ -1,0 +1,193 @@
+//! Protocol rules the codec lets through, checked on the raw bytes: the CONNECT header (protocol
+//! name against level, will and password flags) and the reserved bits of SUBSCRIBE options.
+
+use bytes::BytesMut;
+use rmqtt_codec::error::{DecodeError, EncodeError};
+use rmqtt_codec::{MqttCodec, MqttPacket};
+use tokio_util::codec::{Decoder, Encoder};
+
+/// What is wrong with a CONNECT header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectProblem {
+    /// The protocol name does not go with the level ("MQIsdp" is 3, "MQTT" is 4 or 5): answered
+    /// with CONNACK 0x01 (unacceptable protocol version).
+    NameLevelMismatch,
+    /// Will QoS or will retain without the will flag, or (3.1.1) a password without a username:
+    /// the connection is closed.
+    Flags,
+}
+
+/// Checks the header of a complete or partial CONNECT in `buf` (the codec checks the rest).
+pub fn check_connect(buf: &[u8]) -> Result<(), ConnectProblem> {
+    let Some(header) = variable_header(buf) else {
+        return Ok(());
+    };
+    let (name, rest) = if let Some(rest) = header.strip_prefix(b"\x00\x04MQTT") {
+        ("MQTT", rest)
+    } else if let Some(rest) = header.strip_prefix(b"\x00\x06MQIsdp") {
+        ("MQIsdp", rest)
+    } else {
+        return Ok(());
+    };
+    let (Some(&level), Some(&flags)) = (rest.first(), rest.get(1)) else {
+        return Ok(());
+    };
+    match (name, level) {
+        ("MQIsdp", 3) | ("MQTT", 4 | 5) => {}
+        ("MQIsdp", 4 | 5) | ("MQTT", 3) => return Err(ConnectProblem::NameLevelMismatch),
+        // Other levels are the version codec's business (CONNACK 0x01 as well).
+        _ => return Ok(()),
+    }
+    let will = flags & 0b0000_0100 != 0;
+    let will_qos_or_retain = flags & 0b0011_1000 != 0;
+    let password_alone = flags & 0b0100_0000 != 0 && flags & 0b1000_0000 == 0;
+    if (!will && will_qos_or_retain) || (level < 5 && password_alone) {
+        return Err(ConnectProblem::Flags);
+    }
+    Ok(())
+}
+
+/// The bytes after the fixed header of a packet starting `buf`, if the length bytes are there.
+fn variable_header(buf: &[u8]) -> Option<&[u8]> {
+    let length_bytes = buf.iter().skip(1).take(4).position(|b| b & 0x80 == 0)? + 1;
+    buf.get(1 + length_bytes..)
+}
+
+/// Whether a complete SUBSCRIBE in `frame` (fixed header included) has reserved option bits set
+/// (MQTT 3.1.1 §3.8.3-4: bits 2–7; MQTT 5 §3.8.3-5: bits 6–7). Truncated frames are left to
+/// the codec.
+fn subscribe_has_reserved_bits(frame: &[u8], v5: bool) -> bool {
+    let Some(mut rest) = variable_header(frame) else {
+        return false;
+    };
+    rest = rest.get(2..).unwrap_or_default(); // packet id
+    if v5 {
+        let Some((length, used)) = varint(rest) else {
+            return false;
+        };
+        rest = rest.get(used + length..).unwrap_or_default();
+    }
+    let reserved = if v5 { 0b1100_0000 } else { 0b1111_1100 };
+    while rest.len() >= 2 {
+        let length = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+        let Some(&options) = rest.get(2 + length) else {
+            return false;
+        };
+        if options & reserved != 0 {
+            return true;
+        }
+        rest = rest.get(3 + length..).unwrap_or_default();
+    }
+    false
+}
+
+/// An MQTT variable byte integer: its value and how many bytes it took.
+fn varint(buf: &[u8]) -> Option<(usize, usize)> {
+    let mut value = 0usize;
+    for (i, byte) in buf.iter().take(4).enumerate() {
+        value |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+/// The MQTT codec with the checks above in front of it.
+#[derive(Debug)]
+pub struct CheckedCodec(pub MqttCodec);
+
+impl Decoder for CheckedCodec {
+    type Item = (MqttPacket, u32);
+    type Error = DecodeError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, Self::Error> {
+        if src.first() == Some(&0x82) {
+            let v5 = matches!(self.0, MqttCodec::V5(_));
+            if subscribe_has_reserved_bits(src, v5) {
+                return Err(DecodeError::MalformedPacket);
+            }
+        }
+        self.0.decode(src)
+    }
+}
+
+impl Encoder<MqttPacket> for CheckedCodec {
+    type Error = EncodeError;
+
+    fn encode(&mut self, item: MqttPacket, dst: &mut BytesMut) -> Result<(), Self::Error> {
+        self.0.encode(item, dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_names_must_match_their_levels() {
+        let connect = |name: &[u8], level: u8, flags: u8| {
+            let mut bytes = vec![0x10, 0x0f];
+            bytes.extend_from_slice(name);
+            bytes.extend_from_slice(&[level, flags, 0, 60]);
+            check_connect(&bytes)
+        };
+        assert_eq!(connect(b"\x00\x04MQTT", 4, 0x02), Ok(()));
+        assert_eq!(connect(b"\x00\x06MQIsdp", 3, 0x02), Ok(()));
+        assert_eq!(
+            connect(b"\x00\x04MQTT", 5, 0x42),
+            Ok(()),
+            "v5 allows a password alone"
+        );
+        assert_eq!(
+            connect(b"\x00\x06MQIsdp", 4, 0x02),
+            Err(ConnectProblem::NameLevelMismatch)
+        );
+        assert_eq!(
+            connect(b"\x00\x04MQTT", 3, 0x02),
+            Err(ConnectProblem::NameLevelMismatch)
+        );
+        assert_eq!(
+            connect(b"\x00\x04MQTT", 4, 0x0a),
+            Err(ConnectProblem::Flags)
+        );
+        assert_eq!(
+            connect(b"\x00\x04MQTT", 5, 0x22),
+            Err(ConnectProblem::Flags)
+        );
+        assert_eq!(
+            connect(b"\x00\x04MQTT", 4, 0x42),
+            Err(ConnectProblem::Flags)
+        );
+        assert_eq!(
+            connect(b"\x00\x04MQTT", 4, 0x0e),
+            Ok(()),
+            "will QoS 1 with the will flag"
+        );
+        assert_eq!(check_connect(b"\x10"), Ok(()), "partial: left to the codec");
+    }
+
+    #[test]
+    fn reserved_subscription_option_bits_are_found() {
+        assert!(subscribe_has_reserved_bits(
+            b"\x82\x06\x00\x01\x00\x01a\x04",
+            false
+        ));
+        assert!(!subscribe_has_reserved_bits(
+            b"\x82\x06\x00\x01\x00\x01a\x02",
+            false
+        ));
+        assert!(subscribe_has_reserved_bits(
+            b"\x82\x07\x00\x01\x00\x00\x01a\xc0",
+            true
+        ));
+        assert!(!subscribe_has_reserved_bits(
+            b"\x82\x07\x00\x01\x00\x00\x01a\x2e",
+            true
+        ));
+        assert!(
+            !subscribe_has_reserved_bits(b"\x82\x07\x00\x01", true),
+            "truncated"
+        );
+    }
+}
