@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 
 use super::args::{ArgSpec, Args, FlagSpec, FlagValue};
 use super::cmdline::CommandLine;
@@ -153,7 +152,7 @@ impl Start {
             usage: None,
         };
         let tls = crate::mqtt::tls_acceptor(&listener).map_err(failed)?;
-        let socket = TcpListener::bind(listener.addr).await.map_err(|e| {
+        let socket = vmq_actors::listeners::bind(listener.addr).map_err(|e| {
             let message = Action::Start.message(&format!("cannot bind {}: {e}", listener.addr));
             match e.kind() {
                 std::io::ErrorKind::AddrInUse => AdminError::Conflict(message),

@@ -44,7 +44,7 @@ pub(super) async fn bind_all(config: &Config) -> Result<Bound, StartError> {
             .map(|files| crate::tls::acceptor(files, TlsVersions::BOTH, crate::tls::HTTP_ALPN))
             .transpose()
             .map_err(|e| listener_error(listener, &e))?;
-        let socket = TcpListener::bind(listener.addr).await.map_err(|e| {
+        let socket = vmq_actors::listeners::bind(listener.addr).map_err(|e| {
             listener_error(listener, &format!("cannot bind {}: {e}", listener.addr))
         })?;
         http.push((listener.clone(), socket, tls));
@@ -59,8 +59,7 @@ pub(super) async fn bind_all(config: &Config) -> Result<Bound, StartError> {
         let tls = crate::mqtt::tls_acceptor(listener)
             .map_err(|e| StartError::Config(format!("{key}: {e}")))?;
         let addr = listener.addr;
-        let socket = TcpListener::bind(addr)
-            .await
+        let socket = vmq_actors::listeners::bind(addr)
             .map_err(|e| StartError::Config(format!("{key}: cannot bind {addr}: {e}")))?;
         mqtt.push((listener.clone(), socket, tls));
     }

@@ -72,6 +72,21 @@ pub struct NewListener {
     pub connector: Connector,
 }
 
+/// How many connections may wait for `accept`: tokio's default of 128 makes bursts of clients
+/// wait a second for the kernel to retry; brokers see bursts (reconnect storms).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds a listening socket with [`LISTEN_BACKLOG`] (and `SO_REUSEADDR`, as `TcpListener::bind`).
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// The registry's messages.
 pub enum ListenersMessage {
     /// Adds a bound listener; answers its id.
