@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-
 use super::args::{ArgSpec, Args, FlagSpec, FlagValue};
 use super::cmdline::CommandLine;
 use super::error::AdminError;

@@ -8,6 +8,7 @@ pub mod websocket;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,17 +114,12 @@ fn connector(node: &Node, listener: &MqttListener, tls: Option<TlsAcceptor>) -> 
             stop,
             websocket,
         };
-        let tls = tls.clone();
-        Box::pin(async move {
-            match tls {
-                None => connection.serve(stream).await,
-                Some(acceptor) => {
-                    connection
-                        .serve_tls(stream, acceptor, handshake_timeout)
-                        .await
-                }
-            }
-        })
+        // Each transport gets a future of its own size: a plain TCP session must not carry
+        // the TLS and WebSocket states (an idle session's memory is mostly this future).
+        match tls.clone() {
+            None => connection.serve(stream),
+            Some(acceptor) => Box::pin(connection.serve_tls(stream, acceptor, handshake_timeout)),
+        }
     })
 }
 
@@ -151,17 +147,25 @@ impl Connection {
         }
     }
 
-    async fn serve<S>(mut self, stream: S)
+    /// The session over `stream`, or over the WebSocket it upgrades to; boxed to its own size.
+    fn serve<S>(self, stream: S) -> Pin<Box<dyn Future<Output = ()> + Send>>
     where
-        S: AsyncRead + AsyncWrite + Unpin + Send,
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        match self.websocket {
+            true => Box::pin(self.serve_websocket(stream)),
+            false => Box::pin(
+                self.sessions
+                    .serve(stream, self.peer, self.settings, self.stop),
+            ),
+        }
+    }
+
+    async fn serve_websocket<S>(mut self, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let peer = self.peer;
-        if !self.websocket {
-            self.sessions
-                .serve(stream, peer, self.settings, self.stop)
-                .await;
-            return;
-        }
         let timeout = Some(self.settings.connect_timeout);
         match self.before_stop(timeout, websocket::accept(stream)).await {
             Some(Ok(ws)) => {

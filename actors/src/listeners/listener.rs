@@ -200,8 +200,8 @@ impl Listener {
             self.fired.push(fired);
         }
         if self.socket.is_none() {
-            let socket = super::bind(self.addr)
-                .map_err(|e| format!("cannot bind {}: {e}", self.addr))?;
+            let socket =
+                super::bind(self.addr).map_err(|e| format!("cannot bind {}: {e}", self.addr))?;
             self.socket = Some(socket);
         }
         Ok(())

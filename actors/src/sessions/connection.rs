@@ -79,7 +79,7 @@ impl Default for SessionSettings {
 pub(super) type Transport<S> = Framed<S, CheckedCodec>;
 
 pub(super) async fn run<S>(
-    sessions: &SessionsHandle,
+    sessions: SessionsHandle,
     stream: S,
     peer: SocketAddr,
     settings: ConnectionSettings,
@@ -87,15 +87,23 @@ pub(super) async fn run<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut framed = Framed::new(stream, CheckedCodec(MqttCodec::Version(VersionCodec)));
+    let codec = CheckedCodec {
+        codec: MqttCodec::Version(VersionCodec),
+        max_packet_size: settings.max_packet_size,
+    };
+    let mut framed = Framed::new(stream, codec);
     let deadline = Instant::now() + settings.connect_timeout;
-    let connect = match read_connect(&mut framed, deadline, settings.max_packet_size).await {
+    let reading = Box::pin(read_connect(
+        &mut framed,
+        deadline,
+        settings.max_packet_size,
+    ));
+    let connect = match reading.await {
         Ok(connect) => connect,
         Err(refusal) => {
             if let Some(return_code) = refusal {
                 // The version codec cannot encode: answer as 3.1.1.
-                *framed.codec_mut() =
-                    CheckedCodec(MqttCodec::V3(v3::Codec::new(settings.max_packet_size)));
+                framed.codec_mut().codec = MqttCodec::V3(v3::Codec::new(settings.max_packet_size));
                 let _ = framed.send(refused_v3(return_code)).await;
             }
             return;
@@ -119,7 +127,15 @@ pub(super) async fn run<S>(
     );
     let why = match verdict {
         AuthVerdict::Accepted => {
-            Session::run(sessions, &mut framed, peer, &settings, accepted, stop).await;
+            Box::pin(Session::run(
+                &sessions,
+                &mut framed,
+                peer,
+                &settings,
+                accepted,
+                stop,
+            ))
+            .await;
             return;
         }
         AuthVerdict::BadCredentials => Refusal::BadCredentials,
@@ -154,10 +170,10 @@ where
         }
         Err(ConnectProblem::Flags) => return Err(None),
     }
-    *framed.codec_mut() = CheckedCodec(match version {
+    framed.codec_mut().codec = match version {
         ProtocolVersion::MQTT3 => MqttCodec::V3(v3::Codec::new(max_packet_size)),
         ProtocolVersion::MQTT5 => MqttCodec::V5(v5::Codec::new(max_packet_size, 0)),
-    });
+    };
     match tokio::time::timeout_at(deadline, framed.next()).await {
         Ok(Some(Ok((packet, _)))) => Ok(packet),
         Ok(Some(Err(rmqtt_codec::error::DecodeError::InvalidClientId)))

@@ -15,6 +15,7 @@ mod snapshot;
 pub mod state;
 mod wire_checks;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -268,16 +269,19 @@ impl SessionsHandle {
     }
 
     /// Runs the MQTT protocol on one accepted connection until it closes or `stop` turns true.
-    pub async fn serve<S>(
+    /// (Not an `async fn`: the future is the connection's own, with no wrapper holding a second
+    /// copy of its arguments; an idle session's memory is mostly this future.)
+    pub fn serve<S>(
         &self,
         stream: S,
         peer: SocketAddr,
         settings: ConnectionSettings,
         stop: watch::Receiver<bool>,
-    ) where
-        S: AsyncRead + AsyncWrite + Unpin + Send,
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        connection::run(self, stream, peer, settings, stop).await;
+        connection::run(self.clone(), stream, peer, settings, stop)
     }
 
     /// Makes what the sessions hold durable and closes the store (node shutdown, after the

@@ -7,6 +7,7 @@ use std::num::NonZeroU16;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
 use rmqtt_codec::{v5, MqttPacket};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -103,7 +104,7 @@ impl<'a> Session<'a> {
             kick,
             limits: settings.session.limits,
         };
-        let Ok(attached) = sessions.attach(request).await else {
+        let Ok(attached) = Box::pin(sessions.attach(request)).await else {
             return;
         };
         let grants = Grants {
@@ -123,10 +124,13 @@ impl<'a> Session<'a> {
         };
         let connack = session.state.connack(attached.session_present);
         let end = match framed.send(connack).await {
-            Ok(()) => session.serve(framed, kicked, stop).await,
+            Ok(()) => {
+                release_buffers(framed);
+                session.serve(framed, kicked, stop).await
+            }
             Err(_) => End::Closed,
         };
-        session.finish(framed, end, accepted.will).await;
+        Box::pin(session.finish(framed, end, accepted.will)).await;
     }
 
     async fn serve<S>(
@@ -139,7 +143,7 @@ impl<'a> Session<'a> {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         // A resumed session first resends what was in flight (MQTT 4.4), then its queue.
-        if self.resend(framed, None).await.is_err() {
+        if Box::pin(self.resend(framed, None)).await.is_err() {
             return End::Closed;
         }
         let mut deliver_now = true;
@@ -148,7 +152,7 @@ impl<'a> Session<'a> {
         let mut unacked_at_last_tick = HashSet::new();
         loop {
             if deliver_now {
-                match self.deliver(framed).await {
+                match Box::pin(self.deliver(framed)).await {
                     Ok(more) => deliver_now = more,
                     Err(()) => return End::Closed,
                 }
@@ -159,7 +163,9 @@ impl<'a> Session<'a> {
                 read = framed.next() => match read {
                     Some(Ok((packet, _))) => {
                         last_read = Instant::now();
-                        if let Some(end) = self.on_packet(framed, packet).await {
+                        // Boxed: handling a packet needs far more state than waiting for one,
+                        // and an idle session should only pay for the waiting.
+                        if let Some(end) = Box::pin(self.on_packet(framed, packet)).await {
                             return end;
                         }
                     }
@@ -174,7 +180,8 @@ impl<'a> Session<'a> {
                 () = stopped(&mut stop) => return End::Stopping,
                 () = idle, if self.idle.is_some() => return End::Closed,
                 _ = retry.tick(), if !self.state.is_v5() => {
-                    if self.resend(framed, Some(&mut unacked_at_last_tick)).await.is_err() {
+                    let resent = Box::pin(self.resend(framed, Some(&mut unacked_at_last_tick)));
+                    if resent.await.is_err() {
                         return End::Closed;
                     }
                 }
@@ -305,6 +312,17 @@ impl<'a> Session<'a> {
             }
         }
         None
+    }
+}
+
+/// Gives back the codec's 8 KiB read and write buffers once the handshake is done: most
+/// sessions then sit idle, and the buffers grow again only when traffic needs them.
+fn release_buffers<S>(framed: &mut Transport<S>) {
+    if framed.read_buffer().is_empty() {
+        *framed.read_buffer_mut() = BytesMut::new();
+    }
+    if framed.write_buffer().is_empty() {
+        *framed.write_buffer_mut() = BytesMut::new();
     }
 }
 

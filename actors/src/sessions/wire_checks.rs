@@ -81,6 +81,16 @@ fn subscribe_has_reserved_bits(frame: &[u8], v5: bool) -> bool {
     false
 }
 
+/// The whole length of the packet starting `buf` (fixed header included), once its remaining
+/// length is readable; a malformed length is left to the codec (answered as its whole buffer).
+fn frame_length(buf: &[u8]) -> Option<usize> {
+    match varint(buf.get(1..)?) {
+        Some((remaining, used)) => Some(1 + used + remaining),
+        None if buf.len() >= 5 => Some(buf.len()),
+        None => None,
+    }
+}
+
 /// An MQTT variable byte integer: its value and how many bytes it took.
 fn varint(buf: &[u8]) -> Option<(usize, usize)> {
     let mut value = 0usize;
@@ -95,7 +105,12 @@ fn varint(buf: &[u8]) -> Option<(usize, usize)> {
 
 /// The MQTT codec with the checks above in front of it.
 #[derive(Debug)]
-pub struct CheckedCodec(pub MqttCodec);
+pub struct CheckedCodec {
+    /// The codec of the connection's protocol.
+    pub codec: MqttCodec,
+    /// The largest remaining length accepted (0 = the protocol maximum).
+    pub max_packet_size: u32,
+}
 
 impl Decoder for CheckedCodec {
     type Item = (MqttPacket, u32);
@@ -103,12 +118,26 @@ impl Decoder for CheckedCodec {
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, Self::Error> {
         if src.first() == Some(&0x82) {
-            let v5 = matches!(self.0, MqttCodec::V5(_));
-            if subscribe_has_reserved_bits(src, v5) {
-                return Err(DecodeError::MalformedPacket);
+            // The codec consumes a fixed header before the rest has arrived: a SUBSCRIBE is
+            // only handed over whole, after its options were checked.
+            let Some(total) = frame_length(src) else {
+                return Ok(None);
+            };
+            let limit = usize::try_from(self.max_packet_size).unwrap_or(usize::MAX);
+            let oversized = self.max_packet_size != 0 && total > limit.saturating_add(5);
+            if !oversized {
+                // Waiting costs no more than what the client sends; the codec refuses more
+                // than `max_packet_size` itself.
+                if src.len() < total {
+                    return Ok(None);
+                }
+                let v5 = matches!(self.codec, MqttCodec::V5(_));
+                if subscribe_has_reserved_bits(&src[..total], v5) {
+                    return Err(DecodeError::MalformedPacket);
+                }
             }
         }
-        self.0.decode(src)
+        self.codec.decode(src)
     }
 }
 
@@ -116,7 +145,7 @@ impl Encoder<MqttPacket> for CheckedCodec {
     type Error = EncodeError;
 
     fn encode(&mut self, item: MqttPacket, dst: &mut BytesMut) -> Result<(), Self::Error> {
-        self.0.encode(item, dst)
+        self.codec.encode(item, dst)
     }
 }
 
