@@ -219,4 +219,20 @@ mod tests {
             "truncated"
         );
     }
+
+    #[test]
+    fn a_subscribe_arriving_in_pieces_is_checked_whole() {
+        let mut codec = CheckedCodec {
+            codec: MqttCodec::V5(rmqtt_codec::v5::Codec::new(0, 0)),
+            max_packet_size: 0,
+        };
+        let mut buf = BytesMut::from(&b"\x82\x07\x00\x01\x00\x00\x01a"[..]);
+        assert!(matches!(codec.decode(&mut buf), Ok(None)));
+        assert_eq!(buf.len(), 8, "nothing consumed before the frame is whole");
+        buf.extend_from_slice(b"\xc0");
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Err(DecodeError::MalformedPacket)
+        ));
+    }
 }
