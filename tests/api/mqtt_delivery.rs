@@ -256,3 +256,41 @@ async fn a_share_group_gets_each_message_once() {
     drop((a, b, publisher));
     node.stop().await;
 }
+
+#[tokio::test]
+async fn an_unacknowledged_qos1_message_is_sent_again_with_dup_after_the_retry_interval() {
+    use crate::mqtt_wire::{packet, string, Event as WireEvent, Wire};
+    let node = TestNode::start_with("retry_interval = 1\n").await;
+    let mut raw = Wire::connect(crate::mqtt_support::mqtt_addr(&node))
+        .await
+        .expect("connect");
+    raw.handshake(4, "silent", crate::mqtt_support::DEADLINE)
+        .await
+        .expect("CONNACK");
+    let mut body = 1u16.to_be_bytes().to_vec();
+    body.extend(string(b"r/t"));
+    body.push(1); // QoS 1
+    raw.send(&packet(0x82, &body)).await.expect("SUBSCRIBE");
+    let publisher = connect_v4(&node, "pub").await;
+    let mut suback_seen = false;
+    let mut publishes = Vec::new();
+    while publishes.len() < 2 {
+        match raw.next(std::time::Duration::from_secs(5)).await {
+            WireEvent::Packet(p) if p.kind() == 9 => {
+                suback_seen = true;
+                publish(&publisher, "r/t", QoS::AtLeastOnce, false, "again").await;
+            }
+            WireEvent::Packet(p) if p.kind() == 3 => publishes.push(p),
+            other => panic!("expected SUBACK or PUBLISH, got {other:?}"),
+        }
+    }
+    assert!(suback_seen);
+    assert_eq!(publishes[0].header & 0x08, 0, "first delivery without DUP");
+    assert_eq!(publishes[1].header & 0x08, 0x08, "the retry carries DUP");
+    assert_eq!(
+        publishes[0].body, publishes[1].body,
+        "same packet id, topic, payload"
+    );
+    drop(publisher);
+    node.stop().await;
+}

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
-use super::connect::{self, refusal, ConnectPolicy, Refusal};
+use super::connect::{self, refusal, Accepted, ConnectPolicy, Refusal};
 use super::queue::QueueLimits;
 use super::registry::SessionExpiry;
 use super::session::Session;
@@ -87,18 +87,32 @@ pub(super) async fn run<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    // The handshake and the attach are boxed: their futures are freed once done, and an idle
+    // session's task then holds only the serving state.
+    let Some((mut framed, accepted)) = Box::pin(handshake(stream, &settings)).await else {
+        return;
+    };
+    let start = Session::start(&sessions, &mut framed, peer, &settings, accepted);
+    let Some((mut session, kicked, will)) = Box::pin(start).await else {
+        return;
+    };
+    let end = session.serve(&mut framed, kicked, stop).await;
+    Box::pin(session.finish(&mut framed, end, will)).await;
+}
+
+/// Reads the CONNECT (before `connect_timeout`) and decides on it; refused clients get their
+/// CONNACK here and `None` comes back.
+async fn handshake<S>(stream: S, settings: &ConnectionSettings) -> Option<(Transport<S>, Accepted)>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
     let codec = CheckedCodec {
         codec: MqttCodec::Version(VersionCodec),
         max_packet_size: settings.max_packet_size,
     };
     let mut framed = Framed::new(stream, codec);
     let deadline = Instant::now() + settings.connect_timeout;
-    let reading = Box::pin(read_connect(
-        &mut framed,
-        deadline,
-        settings.max_packet_size,
-    ));
-    let connect = match reading.await {
+    let connect = match read_connect(&mut framed, deadline, settings.max_packet_size).await {
         Ok(connect) => connect,
         Err(refusal) => {
             if let Some(return_code) = refusal {
@@ -106,42 +120,36 @@ pub(super) async fn run<S>(
                 framed.codec_mut().codec = MqttCodec::V3(v3::Codec::new(settings.max_packet_size));
                 let _ = framed.send(refused_v3(return_code)).await;
             }
-            return;
+            return None;
         }
     };
     let max_id = settings.session.max_client_id_size;
-    let accepted = match connect::connect(connect, settings.policy, max_id, fresh_client_id) {
-        Ok(accepted) => accepted,
-        Err(refusal) => {
-            if let Some(connack) = refusal {
-                let _ = framed.send(*connack).await;
-            }
-            return;
-        }
+    let refused = match connect::connect(connect, settings.policy, max_id, fresh_client_id) {
+        Ok(accepted) => match authenticate(&accepted, settings) {
+            None => return Some((framed, accepted)),
+            Some(why) => Some(refusal(accepted.protocol, why)),
+        },
+        Err(refusal) => refusal.map(|connack| *connack),
     };
+    if let Some(connack) = refused {
+        let _ = framed.send(connack).await;
+    }
+    None
+}
+
+/// Asks the authentication plugins; `None` when the client may connect.
+fn authenticate(accepted: &Accepted, settings: &ConnectionSettings) -> Option<Refusal> {
     let verdict = settings.auth.authenticate(
         settings.policy.allow_anonymous,
         &accepted.client_id,
         accepted.user.as_deref(),
         accepted.password.as_deref(),
     );
-    let why = match verdict {
-        AuthVerdict::Accepted => {
-            Box::pin(Session::run(
-                &sessions,
-                &mut framed,
-                peer,
-                &settings,
-                accepted,
-                stop,
-            ))
-            .await;
-            return;
-        }
-        AuthVerdict::BadCredentials => Refusal::BadCredentials,
-        AuthVerdict::NotAuthorized => Refusal::NotAuthorized,
-    };
-    let _ = framed.send(refusal(accepted.protocol, why)).await;
+    match verdict {
+        AuthVerdict::Accepted => None,
+        AuthVerdict::BadCredentials => Some(Refusal::BadCredentials),
+        AuthVerdict::NotAuthorized => Some(Refusal::NotAuthorized),
+    }
 }
 
 /// Detects the protocol version, switches to its codec and reads the CONNECT before `deadline`.

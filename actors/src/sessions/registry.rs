@@ -120,7 +120,7 @@ struct Entry {
     started_at_ms: i64,
     generation: u64,
     /// The will of the last connection, until its delay or the session's end.
-    will: Option<Message>,
+    will: Option<Box<Message>>,
     /// When the will is due (`None` with a will: at the session's end).
     will_timer: Option<u64>,
     /// When the session went offline.
@@ -329,7 +329,7 @@ impl SessionsState {
                 let message = will.message;
                 self.publish_will(&key.mountpoint, &message);
             } else if let Some(entry) = self.sessions.get_mut(key) {
-                entry.will = Some(will.message);
+                entry.will = Some(Box::new(will.message));
                 entry.will_timer = Some(generation);
                 timers.push(Timer {
                     delay: will.delay,

@@ -29,7 +29,7 @@ use crate::router::shared_filter;
 const BATCH: usize = 64;
 
 /// Why a connected session ended.
-enum End {
+pub(super) enum End {
     /// DISCONNECT from the client (MQTT 5 may still ask for the will).
     Normal {
         with_will: bool,
@@ -75,15 +75,16 @@ pub(super) struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    /// Attaches, answers CONNACK, serves, detaches.
-    pub(super) async fn run<S>(
+    /// Attaches to the session (new or resumed) and answers CONNACK; `None` if the connection
+    /// ended meanwhile. Answers the session, its kick channel and the will.
+    pub(super) async fn start<S>(
         sessions: &'a SessionsHandle,
         framed: &mut Transport<S>,
         peer: SocketAddr,
         settings: &'a ConnectionSettings,
         accepted: Accepted,
-        stop: watch::Receiver<bool>,
-    ) where
+    ) -> Option<(Session<'a>, oneshot::Receiver<Kick>, Option<Box<Will>>)>
+    where
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let key = SessionKey::new(&settings.mountpoint, &accepted.client_id);
@@ -104,14 +105,12 @@ impl<'a> Session<'a> {
             kick,
             limits: settings.session.limits,
         };
-        let Ok(attached) = Box::pin(sessions.attach(request)).await else {
-            return;
-        };
+        let attached = sessions.attach(request).await.ok()?;
         let grants = Grants {
             receive_max: settings.session.receive_max_broker,
             topic_alias_max: settings.session.topic_alias_max_client,
         };
-        let mut session = Session {
+        let session = Session {
             sessions,
             settings,
             key,
@@ -120,20 +119,22 @@ impl<'a> Session<'a> {
             state: SessionState::new(&accepted, grants),
             idle: keep_alive_timeout(accepted.keep_alive),
             window: window(&accepted, settings),
-            user: accepted.user.clone(),
+            user: accepted.user,
         };
         let connack = session.state.connack(attached.session_present);
-        let end = match framed.send(connack).await {
-            Ok(()) => {
-                release_buffers(framed);
-                session.serve(framed, kicked, stop).await
-            }
-            Err(_) => End::Closed,
-        };
-        Box::pin(session.finish(framed, end, accepted.will)).await;
+        if framed.send(connack).await.is_err() {
+            // Detach at once: the client is gone before it heard of its session.
+            session
+                .sessions
+                .detach(&session.key, session.id, accepted.will, None);
+            return None;
+        }
+        release_buffers(framed);
+        // Boxed: most clients have no will, and the rest keep it for the whole connection.
+        Some((session, kicked, accepted.will.map(Box::new)))
     }
 
-    async fn serve<S>(
+    pub(super) async fn serve<S>(
         &mut self,
         framed: &mut Transport<S>,
         mut kicked: oneshot::Receiver<Kick>,
@@ -147,22 +148,21 @@ impl<'a> Session<'a> {
             return End::Closed;
         }
         let mut deliver_now = true;
-        let mut last_read = Instant::now();
-        let mut retry = tokio::time::interval(self.settings.session.retry_interval);
-        let mut unacked_at_last_tick = HashSet::new();
+        let mut clock = Deadlines::new(self.idle, self.retry_every());
         loop {
             if deliver_now {
                 match Box::pin(self.deliver(framed)).await {
                     Ok(more) => deliver_now = more,
                     Err(()) => return End::Closed,
                 }
+                clock.arm_retry(&self.queue);
                 continue;
             }
-            let idle = tokio::time::sleep_until(last_read + self.idle.unwrap_or_default());
+            let wake = clock.next();
             tokio::select! {
                 read = framed.next() => match read {
                     Some(Ok((packet, _))) => {
-                        last_read = Instant::now();
+                        clock.read();
                         // Boxed: handling a packet needs far more state than waiting for one,
                         // and an idle session should only pay for the waiting.
                         if let Some(end) = Box::pin(self.on_packet(framed, packet)).await {
@@ -178,15 +178,24 @@ impl<'a> Session<'a> {
                     Err(_) => End::RegistryLost,
                 },
                 () = stopped(&mut stop) => return End::Stopping,
-                () = idle, if self.idle.is_some() => return End::Closed,
-                _ = retry.tick(), if !self.state.is_v5() => {
-                    let resent = Box::pin(self.resend(framed, Some(&mut unacked_at_last_tick)));
-                    if resent.await.is_err() {
+                () = sleep_until_some(wake), if wake.is_some() => {
+                    if clock.idle_expired() {
                         return End::Closed;
+                    }
+                    if let Some(due) = clock.retry_due(&self.queue) {
+                        if Box::pin(self.resend(framed, Some(&due))).await.is_err() {
+                            return End::Closed;
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// MQTT 3 clients get unacknowledged messages again after `retry_interval` (MQTT 5
+    /// forbids resending on a live connection).
+    fn retry_every(&self) -> Option<Duration> {
+        (!self.state.is_v5()).then_some(self.settings.session.retry_interval)
     }
 
     /// Sends the next batch from the queue; answers whether more may be waiting.
@@ -208,19 +217,18 @@ impl<'a> Session<'a> {
         Ok(batch.len() == BATCH)
     }
 
-    /// Resends what is in flight: after a reconnect everything (`seen` `None`); on a retry
-    /// tick only what was already unacknowledged at the previous tick.
+    /// Resends what is in flight (`only` these ids, if given): after a reconnect everything, on
+    /// a retry the messages unacknowledged for a whole `retry_interval`.
     async fn resend<S>(
         &mut self,
         framed: &mut Transport<S>,
-        seen: Option<&mut HashSet<NonZeroU16>>,
+        only: Option<&HashSet<NonZeroU16>>,
     ) -> Result<(), ()>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let inflight = self.queue.inflight();
-        let current: HashSet<NonZeroU16> = inflight.iter().map(|m| m.packet_id).collect();
-        let due = |id: &NonZeroU16| seen.as_ref().is_none_or(|s| s.contains(id));
+        let due = |id: &NonZeroU16| only.is_none_or(|ids| ids.contains(id));
         let now = now_ms();
         let mut resent = 0;
         for message in inflight.iter().filter(|m| due(&m.packet_id)) {
@@ -238,9 +246,6 @@ impl<'a> Session<'a> {
             };
             framed.feed(packet).await.map_err(drop)?;
             resent += 1;
-        }
-        if let Some(seen) = seen {
-            *seen = current;
         }
         if resent > 0 {
             framed.flush().await.map_err(drop)?;
@@ -312,6 +317,76 @@ impl<'a> Session<'a> {
             }
         }
         None
+    }
+}
+
+/// A session's deadlines: keep-alive (1.5 × the client's) and the retry of unacknowledged
+/// messages, served by one timer so that an idle session waits on a single sleep.
+struct Deadlines {
+    idle: Option<Duration>,
+    last_read: Instant,
+    retry_every: Option<Duration>,
+    /// When the messages in `unacked` are sent again.
+    retry_at: Option<Instant>,
+    unacked: HashSet<NonZeroU16>,
+}
+
+impl Deadlines {
+    fn new(idle: Option<Duration>, retry_every: Option<Duration>) -> Self {
+        Self {
+            idle,
+            last_read: Instant::now(),
+            retry_every,
+            retry_at: None,
+            unacked: HashSet::new(),
+        }
+    }
+
+    /// The client sent something.
+    fn read(&mut self) {
+        self.last_read = Instant::now();
+    }
+
+    /// Starts the retry clock for what is in flight now, unless it runs already.
+    fn arm_retry(&mut self, queue: &SessionQueue) {
+        if let (None, Some(every)) = (self.retry_at, self.retry_every) {
+            self.unacked = queue.inflight().iter().map(|m| m.packet_id).collect();
+            self.retry_at = (!self.unacked.is_empty()).then(|| Instant::now() + every);
+        }
+    }
+
+    /// The earliest deadline.
+    fn next(&self) -> Option<Instant> {
+        let idle_at = self.idle.map(|idle| self.last_read + idle);
+        match (idle_at, self.retry_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn idle_expired(&self) -> bool {
+        self.idle
+            .is_some_and(|idle| Instant::now() >= self.last_read + idle)
+    }
+
+    /// When the retry deadline passed: the ids to resend (those unacknowledged since the clock
+    /// started), and the clock restarts for what is in flight now.
+    fn retry_due(&mut self, queue: &SessionQueue) -> Option<HashSet<NonZeroU16>> {
+        if self.retry_at.is_none_or(|at| Instant::now() < at) {
+            return None;
+        }
+        self.retry_at = None;
+        let due = std::mem::take(&mut self.unacked);
+        self.arm_retry(queue);
+        Some(due)
+    }
+}
+
+/// Sleeps until `at`; never resolves for `None`.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -418,8 +493,12 @@ impl Session<'_> {
     }
 
     /// Tells an MQTT 5 client why the node closes, then detaches with the will if it is due.
-    async fn finish<S>(&mut self, framed: &mut Transport<S>, end: End, will: Option<Will>)
-    where
+    pub(super) async fn finish<S>(
+        &mut self,
+        framed: &mut Transport<S>,
+        end: End,
+        will: Option<Box<Will>>,
+    ) where
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let reason = match &end {
@@ -450,6 +529,7 @@ impl Session<'_> {
             }),
             _ => None,
         };
-        self.sessions.detach(&self.key, self.id, will, expiry);
+        self.sessions
+            .detach(&self.key, self.id, will.map(|w| *w), expiry);
     }
 }
