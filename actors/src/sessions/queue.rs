@@ -65,7 +65,8 @@ struct QueueInner {
     pending: VecDeque<Message>,
     inflight: VecDeque<Inflight>,
     next_packet_id: u16,
-    online: bool,
+    /// The connection attached to the session (`None`: offline).
+    holder: Option<u64>,
     dropped: u64,
     limits: QueueLimits,
     /// QoS 2 packet ids received from the client and not yet released (exactly-once inbound).
@@ -112,9 +113,9 @@ impl SessionQueue {
     /// Queues a message; answers false when the queue is full and the message was dropped.
     pub fn push(&self, message: Message) -> bool {
         let mut inner = self.inner.lock();
-        let limit = match inner.online {
-            true => inner.limits.max_online,
-            false => inner.limits.max_offline,
+        let limit = match inner.holder {
+            Some(_) => inner.limits.max_online,
+            None => inner.limits.max_offline,
         };
         if inner.pending.len() >= limit {
             inner.dropped += 1;
@@ -139,12 +140,16 @@ impl SessionQueue {
         self.notify.notified().await;
     }
 
-    /// Takes the next messages to send: QoS 0 ones always, QoS 1/2 ones while fewer than
-    /// `window` are in flight (each gets a packet id and joins the in-flight list). Messages
-    /// that expired before `now_ms` are dropped on the way.
-    pub fn take(&self, window: usize, now_ms: i64, max: usize) -> Vec<Outgoing> {
+    /// Takes the next messages for the connection `holder` to send: QoS 0 ones always, QoS 1/2
+    /// ones while fewer than `window` are in flight (each gets a packet id and joins the
+    /// in-flight list). Messages that expired before `now_ms` are dropped on the way. A
+    /// connection that was taken over gets nothing: its successor resends what is in flight.
+    pub fn take(&self, holder: u64, window: usize, now_ms: i64, max: usize) -> Vec<Outgoing> {
         let mut inner = self.inner.lock();
         let mut out = Vec::new();
+        if inner.holder != Some(holder) {
+            return out;
+        }
         while out.len() < max {
             let Some(front) = inner.pending.front() else {
                 break;
@@ -167,6 +172,16 @@ impl SessionQueue {
     /// What is in flight, for resending after a reconnect or a retry interval.
     pub fn inflight(&self) -> Vec<Inflight> {
         self.inner.lock().inflight.iter().cloned().collect()
+    }
+
+    /// The packet ids in flight.
+    pub fn inflight_ids(&self) -> Vec<NonZeroU16> {
+        self.inner
+            .lock()
+            .inflight
+            .iter()
+            .map(|m| m.packet_id)
+            .collect()
     }
 
     /// PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is done. Answers whether it was in flight.
@@ -211,12 +226,13 @@ impl SessionQueue {
         self.inner.lock().incoming.len()
     }
 
-    /// Marks the queue online (new limit applies) or offline. Online, new messages are kept in
-    /// memory only (what was stored stays until the session next goes offline or ends).
-    pub fn set_online(&self, online: bool) {
+    /// Attaches a connection (`Some`: online, the online limit applies) or none (offline).
+    /// Online, new messages are kept in memory only (what was stored stays until the session
+    /// next goes offline or ends).
+    pub fn set_holder(&self, holder: Option<u64>) {
         let mut inner = self.inner.lock();
-        inner.online = online;
-        if online {
+        inner.holder = holder;
+        if holder.is_some() {
             inner.persist = None;
         }
     }
@@ -270,7 +286,7 @@ impl SessionQueue {
             waiting: inner.pending.len(),
             inflight: inner.inflight.len(),
             dropped: inner.dropped,
-            online: inner.online,
+            online: inner.holder.is_some(),
         }
     }
 }

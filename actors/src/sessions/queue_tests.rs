@@ -25,6 +25,13 @@ fn limits(max_online: usize, max_offline: usize) -> QueueLimits {
     }
 }
 
+/// A queue with the connection 1 attached.
+fn online(limits: QueueLimits) -> SessionQueue {
+    let queue = SessionQueue::new(limits);
+    queue.set_holder(Some(1));
+    queue
+}
+
 fn id(n: u16) -> NonZeroU16 {
     NonZeroU16::new(n).expect("test ids are not zero")
 }
@@ -34,7 +41,7 @@ fn a_full_queue_drops_new_messages_and_counts_them() {
     let queue = SessionQueue::new(limits(2, 1));
     assert!(queue.push(message("a", 0)));
     assert!(!queue.push(message("b", 0)), "offline limit is 1");
-    queue.set_online(true);
+    queue.set_holder(Some(1));
     assert!(queue.push(message("c", 0)));
     assert!(!queue.push(message("d", 0)), "online limit is 2");
     let stats = queue.stats();
@@ -43,17 +50,20 @@ fn a_full_queue_drops_new_messages_and_counts_them() {
 
 #[test]
 fn the_window_holds_back_qos1_but_not_qos0() {
-    let queue = SessionQueue::new(limits(10, 10));
+    let queue = online(limits(10, 10));
     for (topic, qos) in [("a", 1), ("b", 1), ("c", 0)] {
         queue.push(message(topic, qos));
     }
-    let first = queue.take(1, 0, 100);
+    let first = queue.take(1, 1, 0, 100);
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].packet_id, Some(id(1)));
-    assert!(queue.take(1, 0, 100).is_empty(), "window full; order kept");
+    assert!(
+        queue.take(1, 1, 0, 100).is_empty(),
+        "window full; order kept"
+    );
     assert!(queue.acknowledge(id(1)));
     assert!(!queue.acknowledge(id(1)));
-    let rest: Vec<_> = queue.take(1, 0, 100);
+    let rest: Vec<_> = queue.take(1, 1, 0, 100);
     let topics: Vec<&str> = rest.iter().map(|o| &*o.message.topic).collect();
     assert_eq!(topics, ["b", "c"]);
     assert_eq!(rest[1].packet_id, None);
@@ -61,9 +71,9 @@ fn the_window_holds_back_qos1_but_not_qos0() {
 
 #[test]
 fn qos2_goes_through_received_then_complete() {
-    let queue = SessionQueue::new(limits(10, 10));
+    let queue = online(limits(10, 10));
     queue.push(message("a", 2));
-    let sent = queue.take(10, 0, 10);
+    let sent = queue.take(1, 10, 0, 10);
     let packet_id = sent[0].packet_id.expect("qos 2 has an id");
     assert!(queue.received(packet_id));
     assert_eq!(queue.inflight()[0].phase, Phase::Released);
@@ -74,13 +84,13 @@ fn qos2_goes_through_received_then_complete() {
 
 #[test]
 fn packet_ids_skip_zero_and_ids_in_flight() {
-    let queue = SessionQueue::new(limits(10, 10));
+    let queue = online(limits(10, 10));
     queue.inner.lock().next_packet_id = u16::MAX - 1;
     for _ in 0..3 {
         queue.push(message("a", 1));
     }
     let ids: Vec<u16> = queue
-        .take(10, 0, 10)
+        .take(1, 10, 0, 10)
         .iter()
         .filter_map(|o| o.packet_id.map(NonZeroU16::get))
         .collect();
@@ -89,19 +99,19 @@ fn packet_ids_skip_zero_and_ids_in_flight() {
 
 #[test]
 fn expired_messages_are_dropped_when_taken() {
-    let queue = SessionQueue::new(limits(10, 10));
+    let queue = online(limits(10, 10));
     let mut old = message("old", 1);
     old.expires_at_ms = Some(100);
     queue.push(old);
     queue.push(message("new", 1));
-    let taken = queue.take(10, 200, 10);
+    let taken = queue.take(1, 10, 200, 10);
     assert_eq!(taken.len(), 1);
     assert_eq!(&*taken[0].message.topic, "new");
 }
 
 #[test]
 fn inbound_qos2_ids_are_routed_once_until_released() {
-    let queue = SessionQueue::new(limits(10, 10));
+    let queue = online(limits(10, 10));
     assert!(queue.receive_exactly_once(id(5)));
     assert!(!queue.receive_exactly_once(id(5)));
     assert_eq!(queue.incoming_unreleased(), 1);
@@ -112,9 +122,9 @@ fn inbound_qos2_ids_are_routed_once_until_released() {
 
 #[test]
 fn messages_list_inflight_before_waiting_and_clear_empties() {
-    let queue = SessionQueue::new(limits(10, 10));
+    let queue = online(limits(10, 10));
     queue.push(message("first", 1));
-    queue.take(10, 0, 10);
+    queue.take(1, 10, 0, 10);
     queue.push(message("second", 1));
     let topics: Vec<String> = queue
         .messages()
@@ -124,4 +134,13 @@ fn messages_list_inflight_before_waiting_and_clear_empties() {
     assert_eq!(topics, ["first", "second"]);
     queue.clear();
     assert!(queue.messages().is_empty());
+}
+
+#[test]
+fn a_connection_taken_over_takes_nothing_more() {
+    let queue = online(limits(10, 10));
+    queue.push(message("a", 1));
+    queue.set_holder(Some(2));
+    assert!(queue.take(1, 10, 0, 10).is_empty(), "the old connection");
+    assert_eq!(queue.take(2, 10, 0, 10).len(), 1, "its successor");
 }

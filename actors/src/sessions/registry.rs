@@ -278,7 +278,7 @@ impl SessionsState {
         entry.generation = generation;
         entry.expiry = request.expiry;
         entry.queue.set_limits(request.limits);
-        entry.queue.set_online(true);
+        entry.queue.set_holder(Some(id.0));
         entry.online = Some(Online {
             id,
             kick: request.kick,
@@ -314,7 +314,7 @@ impl SessionsState {
             return Vec::new();
         };
         entry.online = None;
-        entry.queue.set_online(false);
+        entry.queue.set_holder(None);
         entry.generation = generation;
         entry.offline_since_ms = Some(now_ms());
         if let Some(expiry) = expiry {
@@ -447,7 +447,7 @@ impl SessionsState {
         };
         if let Some(online) = entry.online.take() {
             let _ = online.kick.send(Kick::Administrative);
-            entry.queue.set_online(false);
+            entry.queue.set_holder(None);
         }
         if cleanup {
             self.remove(key, true);

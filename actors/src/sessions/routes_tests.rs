@@ -29,10 +29,11 @@ fn client(id: &str) -> Arc<str> {
 fn a_client_with_overlapping_filters_gets_one_copy_at_its_best_qos() {
     let routes = Routes::default();
     let (a, q) = (client("a"), queue());
+    q.set_holder(Some(1));
     routes.add("", "t/+", &a, &q, SubOptions::v3(0));
     routes.add("", "t/#", &a, &q, SubOptions::v3(2));
     assert_eq!(routes.route("", &message("t/1", 1, "p")).matched, 1);
-    let taken = q.take(10, 0, 10);
+    let taken = q.take(1, 10, 0, 10);
     assert_eq!(taken.len(), 1);
     assert_eq!(
         taken[0].message.qos, 1,
@@ -60,13 +61,13 @@ fn a_share_group_gets_each_message_once_preferring_online_members() {
     let (b, qb) = (client("b"), queue());
     routes.add("", "$share/g/t", &a, &qa, SubOptions::v3(0));
     routes.add("", "$share/g/t", &b, &qb, SubOptions::v3(0));
-    qa.set_online(true);
-    qb.set_online(true);
+    qa.set_holder(Some(1));
+    qb.set_holder(Some(1));
     for _ in 0..4 {
         assert_eq!(routes.route("", &message("t", 0, "p")).matched, 1);
     }
     assert_eq!((qa.stats().waiting, qb.stats().waiting), (2, 2), "in turn");
-    qb.set_online(false);
+    qb.set_holder(None);
     routes.route("", &message("t", 0, "p"));
     routes.route("", &message("t", 0, "p"));
     assert_eq!(qa.stats().waiting, 4, "the offline member is passed over");

@@ -204,7 +204,7 @@ impl<'a> Session<'a> {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let now = now_ms();
-        let batch = self.queue.take(self.window, now, BATCH);
+        let batch = self.queue.take(self.id.get(), self.window, now, BATCH);
         let v5 = self.state.is_v5();
         for outgoing in &batch {
             let packet = publish_packet(v5, outgoing, false, now);
@@ -350,7 +350,7 @@ impl Deadlines {
     /// Starts the retry clock for what is in flight now, unless it runs already.
     fn arm_retry(&mut self, queue: &SessionQueue) {
         if let (None, Some(every)) = (self.retry_at, self.retry_every) {
-            self.unacked = queue.inflight().iter().map(|m| m.packet_id).collect();
+            self.unacked = queue.inflight_ids().into_iter().collect();
             self.retry_at = (!self.unacked.is_empty()).then(|| Instant::now() + every);
         }
     }
