@@ -294,3 +294,57 @@ async fn an_unacknowledged_qos1_message_is_sent_again_with_dup_after_the_retry_i
     drop(publisher);
     node.stop().await;
 }
+
+/// A raw 3.1.1 client with a persistent session: answers it and the CONNACK's session-present.
+async fn raw_persistent(node: &TestNode, client_id: &str) -> (crate::mqtt_wire::Wire, bool) {
+    use crate::mqtt_wire::{packet, string, Event as WireEvent, Wire};
+    let mut raw = Wire::connect(crate::mqtt_support::mqtt_addr(node))
+        .await
+        .expect("connect");
+    let mut body = string(b"MQTT");
+    body.extend_from_slice(&[4, 0x00, 0, 60]); // clean session off
+    body.extend(string(client_id.as_bytes()));
+    raw.send(&packet(0x10, &body)).await.expect("CONNECT");
+    match raw.next(crate::mqtt_support::DEADLINE).await {
+        WireEvent::Packet(p) if p.kind() == 2 && p.body.get(1) == Some(&0) => {
+            let present = p.body.first() == Some(&1);
+            (raw, present)
+        }
+        other => panic!("no CONNACK: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_takeover_resends_what_the_old_connection_left_unacknowledged() {
+    use crate::mqtt_wire::{packet, string, Event as WireEvent};
+    let node = TestNode::start().await;
+    let (mut old, _) = raw_persistent(&node, "mover").await;
+    let mut body = 1u16.to_be_bytes().to_vec();
+    body.extend(string(b"m/t"));
+    body.push(1);
+    old.send(&packet(0x82, &body)).await.expect("SUBSCRIBE");
+    assert!(
+        matches!(old.next(crate::mqtt_support::DEADLINE).await, WireEvent::Packet(p) if p.kind() == 9)
+    );
+    let publisher = connect_v4(&node, "pub").await;
+    publish(&publisher, "m/t", QoS::AtLeastOnce, false, "carried").await;
+    let first = match old.next(crate::mqtt_support::DEADLINE).await {
+        WireEvent::Packet(p) if p.kind() == 3 => p,
+        other => panic!("expected the PUBLISH, got {other:?}"),
+    };
+    // No PUBACK: a new connection takes the session over.
+    let (mut new, present) = raw_persistent(&node, "mover").await;
+    assert!(present, "the session is resumed");
+    let again = match new.next(crate::mqtt_support::DEADLINE).await {
+        WireEvent::Packet(p) if p.kind() == 3 => p,
+        other => panic!("expected the resent PUBLISH, got {other:?}"),
+    };
+    assert_eq!(again.header & 0x08, 0x08, "resent with DUP");
+    assert_eq!(again.body, first.body, "same packet id and message");
+    assert_eq!(
+        old.next(crate::mqtt_support::DEADLINE).await,
+        WireEvent::Closed
+    );
+    drop(publisher);
+    node.stop().await;
+}
