@@ -9,13 +9,16 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use tokio::sync::oneshot;
 
-use super::message::{now_ms, Message, SessionKey, SubOptions};
+use super::message::{Message, SessionKey, SubOptions};
 use super::persist::{self, SessionRecord};
 use super::queue::{QueueLimits, SessionQueue};
 use super::routes::Routes;
 use super::snapshot::{OnlineInfo, SessionIndex, SessionView};
 use crate::retain::RetainStore;
-use crate::store::{LoadedSession, Store};
+use crate::store::Store;
+
+mod detach;
+mod restore;
 
 /// Session ids are unique for the life of the process, not of one registry: after the registry
 /// actor restarts, a closing connection from before may still detach its old id, which must
@@ -173,78 +176,6 @@ impl SessionsState {
         }
     }
 
-    /// Brings back the persistent sessions of the store (offline, with their subscriptions and
-    /// messages); answers the expiry timers to start. Expired ones are deleted.
-    pub fn restore(
-        &mut self,
-        loaded: &[LoadedSession],
-        limits: QueueLimits,
-        now_ms: i64,
-    ) -> Vec<Timer> {
-        let mut timers = Vec::new();
-        for session in loaded {
-            let key = &session.key;
-            let Some((record, messages, last_seq)) = persist::decode(session) else {
-                tracing::warn!(client_id = %key.client_id, "unreadable stored session dropped");
-                self.forget(key);
-                continue;
-            };
-            let remaining = record.remaining(now_ms);
-            if remaining == Some(Duration::ZERO) {
-                self.forget(key);
-                continue;
-            }
-            let generation = self.generation();
-            let entry = self.offline_entry(key, &record, limits, generation);
-            let (client_id, queue) = (Arc::clone(&entry.client_id), Arc::clone(&entry.queue));
-            queue.restore(messages);
-            if let Some(store) = &self.store {
-                queue.resume_persisting(store, key, last_seq);
-            }
-            for (filter, options) in &record.subscriptions {
-                self.routes
-                    .add(&key.mountpoint, filter, &client_id, &queue, *options);
-            }
-            if let Some(delay) = remaining {
-                timers.push(Timer {
-                    delay,
-                    key: key.clone(),
-                    generation,
-                });
-            }
-            self.republish(key);
-        }
-        timers
-    }
-
-    fn offline_entry(
-        &mut self,
-        key: &SessionKey,
-        record: &SessionRecord,
-        limits: QueueLimits,
-        generation: u64,
-    ) -> &mut Entry {
-        self.sessions.entry(key.clone()).or_insert_with(|| Entry {
-            client_id: Arc::from(key.client_id.as_str()),
-            queue: Arc::new(SessionQueue::new(limits)),
-            subscriptions: record.subscriptions.iter().cloned().collect(),
-            online: None,
-            expiry: record.expiry(),
-            started_at_ms: record.started_at_ms,
-            generation,
-            will: None,
-            will_timer: None,
-            offline_since_ms: record.offline_since_ms,
-            stored: true,
-        })
-    }
-
-    fn forget(&self, key: &SessionKey) {
-        if let Some(store) = &self.store {
-            store.delete_session(key);
-        }
-    }
-
     /// Gives a connection its session: a new one, or the kept one (resumed unless
     /// `clean_start`). An online holder is kicked (takeover).
     pub fn attach(&mut self, request: AttachRequest, now_ms: i64) -> Attached {
@@ -294,100 +225,6 @@ impl SessionsState {
             queue,
             session_present,
         }
-    }
-
-    /// A connection closed. Its session ends now (clean) or is kept offline; the timers the
-    /// actor must start are returned (session expiry, will delay).
-    pub fn detach(
-        &mut self,
-        key: &SessionKey,
-        id: SessionId,
-        will: Option<Will>,
-        expiry: Option<SessionExpiry>,
-    ) -> Vec<Timer> {
-        let generation = self.generation();
-        let Some(entry) = holder(&mut self.sessions, key, id) else {
-            // Taken over: the newer connection owns the session; only the will remains.
-            if let Some(will) = will {
-                self.publish_will(&key.mountpoint, &will.message);
-            }
-            return Vec::new();
-        };
-        entry.online = None;
-        entry.queue.set_holder(None);
-        entry.generation = generation;
-        entry.offline_since_ms = Some(now_ms());
-        if let Some(expiry) = expiry {
-            entry.expiry = expiry;
-        }
-        if let (false, Some(store)) = (entry.expiry.ends_with_connection(), &self.store) {
-            entry.queue.persist_offline(store, key);
-        }
-        let mut timers = Vec::new();
-        if let Some(will) = will {
-            if will.delay.is_zero() {
-                let message = will.message;
-                self.publish_will(&key.mountpoint, &message);
-            } else if let Some(entry) = self.sessions.get_mut(key) {
-                entry.will = Some(Box::new(will.message));
-                entry.will_timer = Some(generation);
-                timers.push(Timer {
-                    delay: will.delay,
-                    key: key.clone(),
-                    generation,
-                });
-            }
-        }
-        let Some(entry) = self.sessions.get(key) else {
-            return timers;
-        };
-        match entry.expiry {
-            expiry if expiry.ends_with_connection() => self.end(key),
-            SessionExpiry::After(delay) => timers.push(Timer {
-                delay,
-                key: key.clone(),
-                generation,
-            }),
-            SessionExpiry::Never => self.republish(key),
-        }
-        timers
-    }
-
-    /// A timer fired: the will is due, or the session expired (if nothing changed since).
-    pub fn timer(&mut self, key: &SessionKey, generation: u64) {
-        let Some(entry) = self.sessions.get_mut(key) else {
-            return;
-        };
-        if entry.generation != generation || entry.online.is_some() {
-            return;
-        }
-        if entry.will_timer == Some(generation) {
-            entry.will_timer = None;
-            if let Some(will) = entry.will.take() {
-                self.publish_will(&key.mountpoint, &will);
-            }
-            // The session may expire at the same moment; a separate timer says so.
-            return;
-        }
-        self.end(key);
-    }
-
-    /// Ends a session: its will (if still waiting) is published, its routes removed.
-    fn end(&mut self, key: &SessionKey) {
-        if let Some(will) = self.sessions.get_mut(key).and_then(|e| e.will.take()) {
-            self.publish_will(&key.mountpoint, &will);
-        }
-        self.remove(key, false);
-    }
-
-    fn publish_will(&self, mountpoint: &str, will: &Message) {
-        let mut will = will.clone();
-        will.stamp_expiry(now_ms());
-        if will.retain {
-            self.retained.set(mountpoint, &will);
-        }
-        // Counted like any publish by the connection that would have sent it: not here.
-        self.routes.route(mountpoint, &will);
     }
 
     /// Subscribes the holder `id` of `key`; answers per filter whether it is new (`None` if the
@@ -529,5 +366,4 @@ impl SessionsState {
 }
 
 #[cfg(test)]
-#[path = "registry_tests.rs"]
 mod tests;
