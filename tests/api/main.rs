@@ -4,6 +4,7 @@ mod process;
 mod raw;
 mod support;
 
+mod api_v2;
 mod bad_input_connections;
 mod bad_input_http;
 mod binaries;
@@ -19,6 +20,9 @@ mod mqtt_delivery;
 mod mqtt_edges;
 mod mqtt_support;
 mod plugins;
+mod retain_cmds;
 mod router;
+mod session_cmds;
+mod sessions;
 mod status_codes;
 mod tls;
