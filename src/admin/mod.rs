@@ -18,6 +18,7 @@ pub mod render;
 pub mod reply;
 pub mod retain;
 pub mod session;
+pub mod session_fields;
 pub mod session_show;
 
 use std::panic::AssertUnwindSafe;
