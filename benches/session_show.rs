@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
+use vmq_node::admin::{self, CommandLine};
 use vmq_node::config::Config;
 
 use load::{load, Figures};
@@ -75,6 +76,9 @@ async fn run(online: usize, offline: usize, round: Duration, rounds: usize) {
         started.elapsed().as_secs_f64(),
         round.as_secs_f64()
     );
+    for path in QUERIES {
+        in_process(node.node(), path).await;
+    }
     let http = node.http_addrs()[0].2;
     for path in QUERIES {
         let mut figures = Vec::new();
@@ -87,6 +91,30 @@ async fn run(online: usize, offline: usize, round: Duration, rounds: usize) {
     }
     drop(connected);
     node.stop().await;
+}
+
+/// The command alone (no HTTP): the time to build the reply and to render it as JSON.
+async fn in_process(node: &vmq_node::node::Node, path: &str) {
+    let (words, query) = path
+        .trim_start_matches("/api/v1/")
+        .split_once('?')
+        .unwrap_or((path, ""));
+    let line = CommandLine::from_http(words, Some(query), None);
+    let (mut build, mut render, mut bytes) = (Duration::ZERO, Duration::ZERO, 0);
+    let runs = 200;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let reply = admin::run(&line, node).await.expect("the command runs");
+        let built = Instant::now();
+        bytes = admin::render::to_json(&reply).len();
+        render += built.elapsed();
+        build += built - started;
+    }
+    println!(
+        "in process: build {:>5} µs, render {:>5} µs, {bytes} bytes  {path}",
+        build.as_micros() / runs,
+        render.as_micros() / runs
+    );
 }
 
 /// Connects `online + offline` MQTT 3.1.1 clients `bench-00000`…; the last `offline` ones

@@ -27,7 +27,7 @@ use futures_util::FutureExt as _;
 
 pub use cmdline::{CommandLine, Format};
 pub use error::AdminError;
-pub use reply::{Cell, Element, Reply, Table};
+pub use reply::{Cell, Element, Reply, RowCells, RowSource, Table, Value};
 
 use crate::node::Node;
 

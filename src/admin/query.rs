@@ -7,13 +7,12 @@
 //! maps. A filter value is read by its field's kind: `true`/`false` for booleans, digits for
 //! integers, any text for text fields; `undefined` matches a missing value.
 
-use std::borrow::Cow;
-
 use regex::{Regex, RegexBuilder};
 
 use super::cmdline::CommandLine;
 use super::error::AdminError;
-use super::reply::{Cell, Table};
+pub use super::reply::Value;
+use super::reply::{RowCells, Table};
 
 /// How a filter value is read for a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +26,7 @@ pub enum Kind {
 }
 
 /// The fields of one listing: an enum whose `ALL` is in alphabetical order of `name`.
-pub trait Field: Copy + Eq + std::fmt::Debug + 'static {
+pub trait Field: Copy + Eq + Send + Sync + std::fmt::Debug + 'static {
     /// Every field, alphabetically.
     const ALL: &'static [Self];
     /// The columns shown when none is selected.
@@ -36,40 +35,6 @@ pub trait Field: Copy + Eq + std::fmt::Debug + 'static {
     fn name(self) -> &'static str;
     /// How filter values for it are read.
     fn kind(self) -> Kind;
-}
-
-/// One field of one row, borrowed from the snapshot where possible.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value<'a> {
-    /// Text.
-    Text(Cow<'a, str>),
-    /// An integer.
-    Int(i64),
-    /// A boolean.
-    Bool(bool),
-    /// Missing (`null`; `undefined` in filters).
-    Null,
-}
-
-impl<'a> Value<'a> {
-    /// Borrowed text.
-    pub fn text(text: &'a str) -> Self {
-        Value::Text(Cow::Borrowed(text))
-    }
-
-    /// An integer from any unsigned count.
-    pub fn count(count: usize) -> Self {
-        Value::Int(i64::try_from(count).unwrap_or(i64::MAX))
-    }
-
-    fn into_cell(self) -> Cell {
-        match self {
-            Value::Text(text) => Cell::Str(text.into_owned()),
-            Value::Int(number) => Cell::Int(number),
-            Value::Bool(flag) => Cell::Bool(flag),
-            Value::Null => Cell::Null,
-        }
-    }
 }
 
 /// A row of a listing: the value of each field, computed when asked.
@@ -206,30 +171,61 @@ impl<F: Field> Query<F> {
         self.filters.iter().all(|f| f.matches(&row.value(f.field)))
     }
 
-    /// The table of the rows that pass the filters, after `offset` of them, at most `limit`.
-    /// Rows are pulled one at a time: nothing past the last returned row is produced.
-    pub fn collect<R: Row<F>>(&self, rows: impl IntoIterator<Item = R>) -> Table {
-        let mut table = Table::new(self.columns.iter().map(|f| f.name()));
+    /// The selected column names, alphabetically.
+    pub fn column_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.columns.iter().map(|f| f.name())
+    }
+
+    /// Calls `visit` with the rows that pass the filters, after `offset` of them, at most
+    /// `limit`; each row's cells are the selected columns. Rows are pulled one at a time:
+    /// nothing past the last visited row is produced.
+    pub fn visit<R: Row<F>>(
+        &self,
+        rows: impl IntoIterator<Item = R>,
+        visit: &mut dyn FnMut(&dyn RowCells),
+    ) {
         if self.limit == 0 {
-            return table;
+            return;
         }
-        table.rows.reserve(self.limit.min(1024));
+        let mut visited = 0;
         for row in rows
             .into_iter()
             .filter(|r| self.matches(r))
             .skip(self.offset)
         {
-            let cells = self
-                .columns
-                .iter()
-                .map(|&field| row.value(field).into_cell())
-                .collect();
-            table.rows.push(cells);
-            if table.rows.len() == self.limit {
+            visit(&Selected {
+                row: &row,
+                columns: &self.columns,
+            });
+            visited += 1;
+            if visited == self.limit {
                 break;
             }
         }
+    }
+
+    /// The table of the rows [`Query::visit`] visits, as owned cells.
+    pub fn collect<R: Row<F>>(&self, rows: impl IntoIterator<Item = R>) -> Table {
+        let mut table = Table::new(self.column_names());
+        let width = self.columns.len();
+        self.visit(rows, &mut |row| {
+            table.push((0..width).map(|i| row.cell(i).into_cell()).collect());
+        });
         table
+    }
+}
+
+/// A row seen through the selected columns.
+struct Selected<'r, R, F> {
+    row: &'r R,
+    columns: &'r [F],
+}
+
+impl<R: Row<F>, F: Field> RowCells for Selected<'_, R, F> {
+    fn cell(&self, column: usize) -> Value<'_> {
+        self.columns
+            .get(column)
+            .map_or(Value::Null, |&field| self.row.value(field))
     }
 }
 

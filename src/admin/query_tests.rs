@@ -1,7 +1,7 @@
 //! Unit tests of the field query: flags → columns and filters, value typing, errors, paging.
 
 use super::*;
-use crate::admin::AdminError;
+use crate::admin::{AdminError, Cell};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum T {

@@ -4,17 +4,21 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::net::IpAddr;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
+use vmq_actors::sessions::SessionIndex;
 use vmq_actors::sessions::{Message, QueueStats, SubOptions};
 use vmq_actors::SessionView;
 
 use super::cmdline::CommandLine;
 use super::error::AdminError;
 use super::query::{Query, Row, Value};
-use super::reply::Reply;
+use super::reply::{Reply, RowCells, RowSource, Table};
 use super::session_fields::{Group, SessionField, F};
 use crate::node::Node;
 
@@ -51,16 +55,40 @@ impl Show {
         Query::parse(line, SHOW_USAGE).map(|query| Self { query })
     }
 
-    /// The table, from the session index snapshot.
+    /// The table: its rows are read from the session index snapshot as it is rendered.
     pub fn execute(self, node: &Node) -> Reply {
-        let index = node.sessions.sessions();
-        let node_name = node.name().to_string();
-        let per_subscription = self.query.uses(|f| f.group() == Group::Subscription);
-        let per_message = self.query.uses(|f| f.group() == Group::Message);
-        let rows = index
+        let columns: Vec<&'static str> = self.query.column_names().collect();
+        let listing = Listing {
+            index: node.sessions.sessions(),
+            node: node.name().to_string(),
+            per_subscription: self.query.uses(|f| f.group() == Group::Subscription),
+            per_message: self.query.uses(|f| f.group() == Group::Message),
+            query: self.query,
+        };
+        Reply::table(Table::lazy(columns, Arc::new(listing)))
+    }
+}
+
+/// The rows of one `session show`: a snapshot of the index and the query.
+struct Listing {
+    index: Arc<SessionIndex>,
+    node: String,
+    query: Query<SessionField>,
+    per_subscription: bool,
+    per_message: bool,
+}
+
+impl RowSource for Listing {
+    fn for_each(&self, visit: &mut dyn FnMut(&dyn RowCells)) {
+        let rows = self
+            .index
             .values()
-            .flat_map(|view| expand(view, &node_name, per_subscription, per_message));
-        Reply::table(self.query.collect(rows))
+            .flat_map(|view| expand(view, &self.node, self.per_subscription, self.per_message));
+        self.query.visit(rows, visit);
+    }
+
+    fn rows_hint(&self) -> usize {
+        self.query.limit.min(self.index.len())
     }
 }
 
@@ -70,8 +98,8 @@ struct SessionRow<'a> {
     node: &'a str,
     stats: OnceCell<QueueStats>,
     subscription: Option<&'a (String, SubOptions)>,
-    /// A queued message and its position in the queue.
-    message: Option<(usize, Message)>,
+    /// The session's queued messages and the position of this row's.
+    message: Option<(Rc<[Message]>, usize)>,
 }
 
 impl<'a> SessionRow<'a> {
@@ -121,7 +149,7 @@ impl<'a> SessionRow<'a> {
         };
         match field {
             F::User => info.user.as_deref().map_or(Value::Null, Value::text),
-            F::PeerHost => Value::Text(Cow::Owned(info.peer.ip().to_string())),
+            F::PeerHost => Value::Text(Cow::Owned(host_text(info.peer.ip()))),
             F::PeerPort => Value::Int(i64::from(info.peer.port())),
             F::Protocol => Value::Int(i64::from(info.protocol)),
             F::WaitingAcks => Value::count(self.stats().inflight),
@@ -149,11 +177,15 @@ impl<'a> SessionRow<'a> {
     }
 
     fn message_value(&self, field: SessionField) -> Value<'_> {
-        let Some((position, message)) = &self.message else {
+        let Some((message, position)) = self
+            .message
+            .as_ref()
+            .and_then(|(all, at)| Some((all.get(*at)?, *at)))
+        else {
             return Value::Null;
         };
         match field {
-            F::MsgRef => Value::Text(Cow::Owned(msg_ref(self.view, *position, message))),
+            F::MsgRef => Value::Text(Cow::Owned(msg_ref(self.view, position, message))),
             F::MsgQos => Value::Int(i64::from(message.qos)),
             F::RoutingKey => Value::text(&message.topic),
             F::Dup => Value::Bool(false),
@@ -189,13 +221,13 @@ fn expand<'a>(
         true => view.subscriptions.iter().map(Some).collect(),
         false => vec![None],
     };
-    let messages: Vec<Option<(usize, Message)>> = match per_message {
-        true => view
-            .queued_messages()
-            .into_iter()
-            .enumerate()
-            .map(Some)
-            .collect(),
+    let messages: Vec<Option<(Rc<[Message]>, usize)>> = match per_message {
+        true => {
+            let all: Rc<[Message]> = view.queued_messages().into();
+            (0..all.len())
+                .map(|at| Some((Rc::clone(&all), at)))
+                .collect()
+        }
         false => vec![None],
     };
     let mut rows = Vec::with_capacity(subscriptions.len() * messages.len());
@@ -226,6 +258,27 @@ impl<'a> Iterator for Expanded<'a> {
             Expanded::Many(rows) => rows.next(),
         }
     }
+}
+
+/// The address as text; IPv4 without the formatting machinery (listings format thousands).
+fn host_text(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut text = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            text.push('.');
+        }
+        if octet >= 100 {
+            text.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            text.push(char::from(b'0' + octet / 10 % 10));
+        }
+        text.push(char::from(b'0' + octet % 10));
+    }
+    text
 }
 
 /// An Erlang-looking pid for an id, as VerneMQ prints pids.
@@ -266,6 +319,21 @@ fn msg_ref(view: &SessionView, position: usize, message: &Message) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_print_as_std_prints_them() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.99.100.255",
+            "::1",
+            "fe80::1:2",
+            "::ffff:1.2.3.4",
+        ] {
+            let ip: IpAddr = ip.parse().expect("an address");
+            assert_eq!(host_text(ip), ip.to_string());
+        }
+    }
 
     #[test]
     fn pids_look_like_erlang_pids() {
