@@ -184,15 +184,35 @@ impl<F: Field> Query<F> {
         rows: impl IntoIterator<Item = R>,
         visit: &mut dyn FnMut(&dyn RowCells),
     ) {
+        self.visit_skipping(rows, self.offset, visit);
+    }
+
+    /// Whether no filter drops a row: then a listing may skip `offset` rows before it makes
+    /// them, and call [`Query::visit_skipped`].
+    pub fn unfiltered(&self) -> bool {
+        self.filters.is_empty()
+    }
+
+    /// [`Query::visit`] over rows the caller has already skipped `offset` of.
+    pub fn visit_skipped<R: Row<F>>(
+        &self,
+        rows: impl IntoIterator<Item = R>,
+        visit: &mut dyn FnMut(&dyn RowCells),
+    ) {
+        self.visit_skipping(rows, 0, visit);
+    }
+
+    fn visit_skipping<R: Row<F>>(
+        &self,
+        rows: impl IntoIterator<Item = R>,
+        skip: usize,
+        visit: &mut dyn FnMut(&dyn RowCells),
+    ) {
         if self.limit == 0 {
             return;
         }
         let mut visited = 0;
-        for row in rows
-            .into_iter()
-            .filter(|r| self.matches(r))
-            .skip(self.offset)
-        {
+        for row in rows.into_iter().filter(|r| self.matches(r)).skip(skip) {
             visit(&Selected {
                 row: &row,
                 columns: &self.columns,

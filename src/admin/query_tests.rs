@@ -216,3 +216,14 @@ fn uses_sees_columns_and_filters() {
     let parsed = query(&["--online"]).expect("valid");
     assert!(parsed.uses(|f| f == T::Online));
 }
+
+#[test]
+fn without_filters_a_listing_may_skip_before_making_rows() {
+    let parsed = query(&["--offset=1", "--limit=1"]).expect("valid");
+    assert!(parsed.unfiltered());
+    let mut names = Vec::new();
+    let skipped = rows().into_iter().skip(parsed.offset);
+    parsed.visit_skipped(skipped, &mut |row| names.push(row.cell(1).into_cell()));
+    assert_eq!(names, [Cell::Str("b2".into())]);
+    assert!(!query(&["--age=7"]).expect("valid").unfiltered());
+}

@@ -100,11 +100,18 @@ fn write_rows(out: &mut String, table: &Table) {
 
 fn write_value(out: &mut String, value: &Value<'_>) {
     match value {
-        // VerneMQ trims spaces (only spaces) around string cells.
-        Value::Text(text) => write_string(out, text.trim_matches(' ')),
+        Value::Text(text) => write_string(out, trim_spaces(text)),
         Value::Int(number) => write_integer(out, *number),
         Value::Bool(flag) => out.push_str(if *flag { "true" } else { "false" }),
         Value::Null => out.push_str("null"),
+    }
+}
+
+/// VerneMQ trims spaces (only spaces) around string cells; most have none, so look first.
+fn trim_spaces(text: &str) -> &str {
+    match text.as_bytes() {
+        [b' ', ..] | [.., b' '] => text.trim_matches(' '),
+        _ => text,
     }
 }
 
@@ -193,7 +200,7 @@ fn write_human(out: &mut String, element: &Element) {
 
 fn human_cell(cell: &Cell) -> String {
     match cell {
-        Cell::Str(text) => text.trim_matches(' ').to_owned(),
+        Cell::Str(text) => trim_spaces(text).to_owned(),
         Cell::Int(number) => number.to_string(),
         Cell::Bool(flag) => flag.to_string(),
         Cell::Null => String::new(),

@@ -80,9 +80,15 @@ struct Listing {
 
 impl RowSource for Listing {
     fn for_each(&self, visit: &mut dyn FnMut(&dyn RowCells)) {
-        let rows = self
-            .index
-            .values()
+        let sessions = self.index.values();
+        if !self.per_subscription && !self.per_message && self.query.unfiltered() {
+            // One row per session and none filtered out: skip sessions, not rows.
+            let rows = sessions
+                .skip(self.query.offset)
+                .map(|view| SessionRow::new(view, &self.node));
+            return self.query.visit_skipped(rows, visit);
+        }
+        let rows = sessions
             .flat_map(|view| expand(view, &self.node, self.per_subscription, self.per_message));
         self.query.visit(rows, visit);
     }
