@@ -263,6 +263,8 @@ async fn limit_and_offset_page_over_many_sessions_in_client_id_order() {
         clients.extend(futures_util::future::join_all(connects).await);
     }
     assert_eq!(ids(&node, "").await, names, "default limit 100 covers all");
+    let alias = table(&node, "/api/v1/sessions?--client_id&--limit=3").await;
+    assert_eq!(column(&alias, "client_id"), names[..3]);
     assert_eq!(ids(&node, "--limit=10&--offset=10").await, names[10..20]);
     assert_eq!(ids(&node, "--limit=5").await, names[..5]);
     assert_eq!(ids(&node, "--offset=28").await, names[28..]);
