@@ -1,6 +1,6 @@
 //! The field queries of `session show` and `retain show`: which flags select columns, which
 //! filter rows (`--field=value`, `--field=~regex`), `--limit`, `--offset`, `--rowtimeout`, and
-//! the one loop that turns lazily produced rows into a table.
+//! the one loop that filters and pages lazily produced rows (for a lazy table or an owned one).
 //!
 //! A field flag without a value selects its column; with a value it adds a filter (filters are
 //! ANDed and select nothing). Columns come out in alphabetical order, as VerneMQ's rows are
