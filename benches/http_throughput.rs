@@ -5,19 +5,24 @@
 //! `cargo test --benches` runs a short smoke round; `-- --serve NODE_ADDR BARE_ADDR` keeps both
 //! servers up for wrk (see the README) for a minute; `-- --only node|bare` loads one of them.
 
+#[path = "support/load.rs"]
+mod load;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use vmq_node::config::Config;
 use vmq_node::node::RunningNode;
+
+use load::{load, Figures};
 
 const BODY: &[u8] = br#"{"table":[{"Node":"VerneMQ@127.0.0.1","Running":true}],"type":"table"}"#;
 const CONNECTIONS: usize = 64;
@@ -69,10 +74,10 @@ async fn compare(round: Duration, rounds: usize, only: Option<&str>) {
     for _ in 0..rounds {
         // The same requests (auth header included) to both servers: the bare one ignores it.
         if only != Some("node") {
-            bare.push(load(bare_addr, path, &key, round).await);
+            bare.push(load(bare_addr, path, &key, CONNECTIONS, round).await);
         }
         if only != Some("bare") {
-            ours.push(load(node_addr, path, &key, round).await);
+            ours.push(load(node_addr, path, &key, CONNECTIONS, round).await);
         }
     }
     println!(
@@ -88,112 +93,6 @@ async fn compare(round: Duration, rounds: usize, only: Option<&str>) {
         ours.p99_us as f64 / bare.p99_us.max(1) as f64
     );
     node.stop().await;
-}
-
-/// Requests/s and latency percentiles of one round.
-#[derive(Debug, Default, Clone, Copy)]
-struct Figures {
-    rps: f64,
-    p50_us: u64,
-    p99_us: u64,
-    errors: u64,
-}
-
-impl Figures {
-    /// Each figure's median over the rounds (errors summed).
-    fn median(rounds: &[Figures]) -> Figures {
-        fn middle<T: Copy + PartialOrd + Default>(mut values: Vec<T>) -> T {
-            values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-            values.get(values.len() / 2).copied().unwrap_or_default()
-        }
-        Figures {
-            rps: middle(rounds.iter().map(|f| f.rps).collect()),
-            p50_us: middle(rounds.iter().map(|f| f.p50_us).collect()),
-            p99_us: middle(rounds.iter().map(|f| f.p99_us).collect()),
-            errors: rounds.iter().map(|f| f.errors).sum(),
-        }
-    }
-}
-
-impl std::fmt::Display for Figures {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{:>9.0} req/s  p50 {:>5} µs  p99 {:>5} µs  errors {}",
-            self.rps, self.p50_us, self.p99_us, self.errors
-        )
-    }
-}
-
-/// `CONNECTIONS` clients, each sending requests back to back on one connection for `round`.
-async fn load(addr: SocketAddr, path: &str, key: &str, round: Duration) -> Figures {
-    let deadline = Instant::now() + round;
-    let started = Instant::now();
-    let clients: Vec<_> = (0..CONNECTIONS)
-        .map(|_| tokio::spawn(client(addr, path.to_owned(), basic_auth(key), deadline)))
-        .collect();
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for client in clients {
-        let (mut samples, failed) = client.await.expect("client task");
-        latencies.append(&mut samples);
-        errors += failed;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let percentile = |p: usize| {
-        latencies
-            .get(latencies.len() * p / 100)
-            .copied()
-            .unwrap_or(0)
-    };
-    Figures {
-        rps: latencies.len() as f64 / elapsed,
-        p50_us: percentile(50),
-        p99_us: percentile(99),
-        errors,
-    }
-}
-
-async fn client(
-    addr: SocketAddr,
-    path: String,
-    authorization: String,
-    deadline: Instant,
-) -> (Vec<u64>, u64) {
-    let stream = TcpStream::connect(addr).await.expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(connection);
-    let mut latencies = Vec::with_capacity(4096);
-    let mut errors = 0;
-    while Instant::now() < deadline {
-        let request = Request::get(path.as_str())
-            .header("host", "bench")
-            .header("authorization", authorization.as_str())
-            .body(Full::new(Bytes::new()))
-            .expect("request");
-        let sent = Instant::now();
-        match sender.send_request(request).await {
-            Ok(response) if response.status() == 200 => {
-                let _ = response.into_body().collect().await;
-                latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
-            }
-            _ => errors += 1,
-        }
-    }
-    (latencies, errors)
-}
-
-/// `Basic base64(key:)`: the key as the Basic user name, as `curl -u KEY:` sends it.
-fn basic_auth(key: &str) -> String {
-    use base64::Engine as _;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
-    )
 }
 
 async fn start_node(dir: &tempfile::TempDir, addr: &str) -> (RunningNode, String) {

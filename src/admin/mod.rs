@@ -13,8 +13,13 @@ pub mod listener;
 pub mod listener_start;
 pub mod node;
 pub mod plugin;
+pub mod query;
 pub mod render;
 pub mod reply;
+pub mod retain;
+pub mod session;
+pub mod session_fields;
+pub mod session_show;
 
 use std::panic::AssertUnwindSafe;
 
@@ -22,7 +27,7 @@ use futures_util::FutureExt as _;
 
 pub use cmdline::{CommandLine, Format};
 pub use error::AdminError;
-pub use reply::{Cell, Element, Reply, Table};
+pub use reply::{Cell, Element, Reply, RowCells, RowSource, Table, Value};
 
 use crate::node::Node;
 
@@ -59,6 +64,18 @@ pub enum Command {
     PluginEnable(plugin::Enable),
     /// `plugin disable`.
     PluginDisable(plugin::Disable),
+    /// `retain show`.
+    RetainShow(retain::Show),
+    /// `retain delete`.
+    RetainDelete(retain::Delete),
+    /// `session show`.
+    SessionShow(session_show::Show),
+    /// `session disconnect` and `session disconnect clients`.
+    SessionDisconnect(session::Disconnect),
+    /// `session reauthorize`.
+    SessionReauthorize(session::Reauthorize),
+    /// `session unsubscribe`.
+    SessionUnsubscribe(session::Unsubscribe),
     /// `set key=value …`.
     ConfigSet(config::Set),
     /// `show key …`.
@@ -149,6 +166,41 @@ const COMMANDS: &[Entry] = &[
         parse: |l| plugin::Disable::parse(l).map(Command::PluginDisable),
     },
     Entry {
+        path: &["retain", "show"],
+        usage: retain::SHOW_USAGE,
+        parse: |l| retain::Show::parse(l).map(Command::RetainShow),
+    },
+    Entry {
+        path: &["retain", "delete"],
+        usage: retain::DELETE_USAGE,
+        parse: |l| retain::Delete::parse(l).map(Command::RetainDelete),
+    },
+    Entry {
+        path: &["session", "show"],
+        usage: session_show::SHOW_USAGE,
+        parse: |l| session_show::Show::parse(l).map(Command::SessionShow),
+    },
+    Entry {
+        path: &["session", "disconnect"],
+        usage: session::DISCONNECT_USAGE,
+        parse: |l| session::Disconnect::parse(l).map(Command::SessionDisconnect),
+    },
+    Entry {
+        path: &["session", "disconnect", "clients"],
+        usage: session::DISCONNECT_CLIENTS_USAGE,
+        parse: |l| session::Disconnect::parse_clients(l).map(Command::SessionDisconnect),
+    },
+    Entry {
+        path: &["session", "reauthorize"],
+        usage: session::REAUTHORIZE_USAGE,
+        parse: |l| session::Reauthorize::parse(l).map(Command::SessionReauthorize),
+    },
+    Entry {
+        path: &["session", "unsubscribe"],
+        usage: session::UNSUBSCRIBE_USAGE,
+        parse: |l| session::Unsubscribe::parse(l).map(Command::SessionUnsubscribe),
+    },
+    Entry {
         path: &["set"],
         usage: config::SET_USAGE,
         parse: |l| config::Set::parse(l).map(Command::ConfigSet),
@@ -172,6 +224,8 @@ const GROUPS: &[(&str, &str)] = &[
     ("listener", listener::GROUP_USAGE),
     ("node", node::GROUP_USAGE),
     ("plugin", plugin::GROUP_USAGE),
+    ("retain", retain::GROUP_USAGE),
+    ("session", session::GROUP_USAGE),
 ];
 
 /// `vmq-admin` alone.
@@ -182,6 +236,8 @@ pub const TOP_USAGE: &str = "Usage: vmq-admin <sub-command>
   Sub-commands:
     node        Manage this node
     cluster     Manage this node's cluster membership
+    session     Retrieve session information
+    retain      Show and filter MQTT retained messages
     listener    Manage listener interfaces
     plugin      Manage plugin system
     api-key     Manage API keys for the HTTP management interface
@@ -236,6 +292,12 @@ impl Command {
             Command::PluginShow(cmd) => Ok(cmd.execute(node)),
             Command::PluginEnable(cmd) => cmd.execute(node).await,
             Command::PluginDisable(cmd) => cmd.execute(node).await,
+            Command::RetainShow(cmd) => Ok(cmd.execute(node)),
+            Command::RetainDelete(cmd) => Ok(cmd.execute(node)),
+            Command::SessionShow(cmd) => Ok(cmd.execute(node)),
+            Command::SessionDisconnect(cmd) => cmd.execute(node).await,
+            Command::SessionReauthorize(cmd) => cmd.execute(node).await,
+            Command::SessionUnsubscribe(cmd) => cmd.execute(node).await,
             Command::ConfigSet(cmd) => cmd.execute(node).await,
             Command::ConfigShow(cmd) => cmd.execute(node),
             Command::ConfigDescribe(cmd) => cmd.execute(),

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::reply::{Cell, Element, Reply, Table};
+use super::reply::{Cell, Element, Reply, Table, Value};
 
 /// The body VerneMQ's JSON writer produces: one element → that object; otherwise an array and `\n`.
 pub fn to_json(reply: &Reply) -> Vec<u8> {
@@ -78,10 +78,11 @@ fn write_rows(out: &mut String, table: &Table) {
         })
         .collect();
     keys.sort_by(|(a, _), (b, _)| table.columns[*a].cmp(&table.columns[*b]));
-    out.reserve(table.rows.len() * (keys.iter().map(|(_, k)| k.len() + 8).sum::<usize>() + 2));
+    out.reserve(table.rows_hint() * (keys.iter().map(|(_, k)| k.len() + 8).sum::<usize>() + 2));
     out.push('[');
-    for (r, row) in table.rows.iter().enumerate() {
-        if r > 0 {
+    let mut first = true;
+    table.for_each_row(&mut |row| {
+        if !std::mem::take(&mut first) {
             out.push(',');
         }
         out.push('{');
@@ -90,20 +91,27 @@ fn write_rows(out: &mut String, table: &Table) {
                 out.push(',');
             }
             out.push_str(key);
-            write_cell(out, row.get(*column).unwrap_or(&Cell::Null));
+            write_value(out, &row.cell(*column));
         }
         out.push('}');
-    }
+    });
     out.push(']');
 }
 
-fn write_cell(out: &mut String, cell: &Cell) {
-    match cell {
-        // VerneMQ trims spaces (only spaces) around string cells.
-        Cell::Str(text) => write_string(out, text.trim_matches(' ')),
-        Cell::Int(number) => write_integer(out, *number),
-        Cell::Bool(flag) => out.push_str(if *flag { "true" } else { "false" }),
-        Cell::Null => out.push_str("null"),
+fn write_value(out: &mut String, value: &Value<'_>) {
+    match value {
+        Value::Text(text) => write_string(out, trim_spaces(text)),
+        Value::Int(number) => write_integer(out, *number),
+        Value::Bool(flag) => out.push_str(if *flag { "true" } else { "false" }),
+        Value::Null => out.push_str("null"),
+    }
+}
+
+/// VerneMQ trims spaces (only spaces) around string cells; most have none, so look first.
+fn trim_spaces(text: &str) -> &str {
+    match text.as_bytes() {
+        [b' ', ..] | [.., b' '] => text.trim_matches(' '),
+        _ => text,
     }
 }
 
@@ -128,25 +136,26 @@ fn write_integer(out: &mut String, number: i64) {
 
 fn write_string(out: &mut String, text: &str) {
     out.push('"');
-    // Copy runs of characters that need no escape in one go.
+    // Copy runs that need no escape in one go. Every byte to escape is ASCII, and no byte of a
+    // multi-byte UTF-8 character is, so scanning bytes is exact and `at` is a char boundary.
     let mut run_start = 0;
-    for (at, ch) in text.char_indices() {
-        let escape = match ch {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if u32::from(c) < 0x20 => "",
+    for (at, &byte) in text.as_bytes().iter().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..0x20 => "",
             _ => continue,
         };
         out.push_str(text.get(run_start..at).unwrap_or_default());
         if escape.is_empty() {
-            let _ = write!(out, "\\u{:04x}", u32::from(ch));
+            let _ = write!(out, "\\u{:04x}", byte);
         } else {
             out.push_str(escape);
         }
-        run_start = at + ch.len_utf8();
+        run_start = at + 1;
     }
     out.push_str(text.get(run_start..).unwrap_or_default());
     out.push('"');
@@ -191,7 +200,7 @@ fn write_human(out: &mut String, element: &Element) {
 
 fn human_cell(cell: &Cell) -> String {
     match cell {
-        Cell::Str(text) => text.trim_matches(' ').to_owned(),
+        Cell::Str(text) => trim_spaces(text).to_owned(),
         Cell::Int(number) => number.to_string(),
         Cell::Bool(flag) => flag.to_string(),
         Cell::Null => String::new(),
@@ -200,7 +209,7 @@ fn human_cell(cell: &Cell) -> String {
 
 fn write_table(out: &mut String, table: &Table) {
     let cells: Vec<Vec<String>> = table
-        .rows
+        .to_cells()
         .iter()
         .map(|row| row.iter().map(human_cell).collect())
         .collect();
@@ -341,6 +350,32 @@ mod tests {
         );
         let parsed: serde_json::Value = serde_json::from_str(&text).expect("valid json");
         assert_eq!(parsed["table"][0]["s"], "a\"b\\\n");
+    }
+
+    /// Two rows, made when asked.
+    struct Counting;
+
+    impl crate::admin::RowSource for Counting {
+        fn for_each(&self, visit: &mut dyn FnMut(&dyn crate::admin::RowCells)) {
+            for n in 1..=2 {
+                let row = vec![Cell::Int(n), Cell::Str(format!("r{n}"))];
+                visit(&row);
+            }
+        }
+    }
+
+    #[test]
+    fn lazy_rows_render_after_the_eager_ones() {
+        let mut table = Table::lazy(["n", "a"], std::sync::Arc::new(Counting));
+        table.push(vec![Cell::Int(0), Cell::Null]);
+        let reply = Reply::table(table);
+        assert_eq!(
+            json(&reply),
+            r#"{"table":[{"a":null,"n":0},{"a":"r1","n":1},{"a":"r2","n":2}],"type":"table"}"#
+        );
+        let (out, _) = to_human(&reply);
+        assert_eq!(out.lines().nth(1), Some("| n | a  |"));
+        assert_eq!(out.lines().nth(5), Some("| 2 | r2 |"));
     }
 
     #[test]

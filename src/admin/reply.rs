@@ -1,6 +1,8 @@
 //! What a command returns: data (text, tables, lists, alerts), never formatted output.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 
 /// One table cell: the only value types VerneMQ's JSON writer emits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +59,95 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
     }
 }
 
+/// A cell's value where it lives (a snapshot, a row): what renderers read, without a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// Text.
+    Text(Cow<'a, str>),
+    /// An integer.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+    /// Missing (`null`).
+    Null,
+}
+
+impl<'a> Value<'a> {
+    /// Borrowed text.
+    pub fn text(text: &'a str) -> Self {
+        Value::Text(Cow::Borrowed(text))
+    }
+
+    /// An integer from an unsigned count.
+    pub fn count(count: usize) -> Self {
+        Value::Int(i64::try_from(count).unwrap_or(i64::MAX))
+    }
+
+    /// The owned cell.
+    pub fn into_cell(self) -> Cell {
+        match self {
+            Value::Text(text) => Cell::Str(text.into_owned()),
+            Value::Int(number) => Cell::Int(number),
+            Value::Bool(flag) => Cell::Bool(flag),
+            Value::Null => Cell::Null,
+        }
+    }
+}
+
+impl Cell {
+    /// The cell's value, borrowed.
+    pub fn as_value(&self) -> Value<'_> {
+        match self {
+            Cell::Str(text) => Value::text(text),
+            Cell::Int(number) => Value::Int(*number),
+            Cell::Bool(flag) => Value::Bool(*flag),
+            Cell::Null => Value::Null,
+        }
+    }
+}
+
+/// One row as renderers read it: its cells by column index.
+pub trait RowCells {
+    /// The cell of `column` (`Null` past the last).
+    fn cell(&self, column: usize) -> Value<'_>;
+}
+
+impl RowCells for Vec<Cell> {
+    fn cell(&self, column: usize) -> Value<'_> {
+        self.get(column).map_or(Value::Null, Cell::as_value)
+    }
+}
+
+/// Rows produced while rendering, read straight from a snapshot: a listing of thousands of
+/// rows then copies nothing into the reply and allocates nothing per row.
+pub trait RowSource: Send + Sync {
+    /// Calls `visit` with each row, in order.
+    fn for_each(&self, visit: &mut dyn FnMut(&dyn RowCells));
+
+    /// About how many rows there are (to size the output).
+    fn rows_hint(&self) -> usize {
+        0
+    }
+}
+
+/// A shared row source; two are equal when they are the same source.
+#[derive(Clone)]
+pub struct LazyRows(pub Arc<dyn RowSource>);
+
+impl fmt::Debug for LazyRows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LazyRows")
+    }
+}
+
+impl PartialEq for LazyRows {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for LazyRows {}
+
 /// A table: the column order is the command's (human output keeps it; JSON sorts keys).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
@@ -64,6 +155,8 @@ pub struct Table {
     pub columns: Vec<Cow<'static, str>>,
     /// Rows, each with one cell per column.
     pub rows: Vec<Vec<Cell>>,
+    /// More rows, produced when the table is rendered (after `rows`).
+    pub lazy: Option<LazyRows>,
 }
 
 impl Table {
@@ -72,6 +165,18 @@ impl Table {
         Self {
             columns: columns.into_iter().map(Into::into).collect(),
             rows: Vec::new(),
+            lazy: None,
+        }
+    }
+
+    /// A table whose rows `source` produces when it is rendered.
+    pub fn lazy<S: Into<Cow<'static, str>>>(
+        columns: impl IntoIterator<Item = S>,
+        source: Arc<dyn RowSource>,
+    ) -> Self {
+        Self {
+            lazy: Some(LazyRows(source)),
+            ..Self::new(columns)
         }
     }
 
@@ -83,6 +188,31 @@ impl Table {
             "row width differs from header"
         );
         self.rows.push(row);
+    }
+
+    /// Calls `visit` with every row: `rows`, then the lazy ones.
+    pub fn for_each_row(&self, visit: &mut dyn FnMut(&dyn RowCells)) {
+        for row in &self.rows {
+            visit(row);
+        }
+        if let Some(LazyRows(source)) = &self.lazy {
+            source.for_each(visit);
+        }
+    }
+
+    /// About how many rows the table has.
+    pub fn rows_hint(&self) -> usize {
+        self.rows.len() + self.lazy.as_ref().map_or(0, |l| l.0.rows_hint())
+    }
+
+    /// Every row as owned cells, the lazy ones included.
+    pub fn to_cells(&self) -> Vec<Vec<Cell>> {
+        let width = self.columns.len();
+        let mut all = Vec::with_capacity(self.rows_hint());
+        self.for_each_row(&mut |row| {
+            all.push((0..width).map(|i| row.cell(i).into_cell()).collect());
+        });
+        all
     }
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP(S) front end: `serve` runs one bound listener until shutdown, then drains.
 
+pub mod api_v2;
 pub mod auth;
 pub mod health;
 pub mod response;

@@ -1,4 +1,4 @@
-//! Which endpoint a request is for, its method and auth checks, then the command tree or the health checks.
+//! Which endpoint a request is for, its method and auth checks, then the command tree, `/api/v2` or the health checks.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 
+use super::api_v2::{api_v2, API_V2};
 use super::auth::is_authorized;
 use super::response::{self, Body};
 use crate::admin::{self, CommandLine};
@@ -38,6 +39,10 @@ where
     let path = request.uri().path();
     if path == API_V1 || path.starts_with("/api/v1/") {
         return api_v1(request, ctx).await;
+    }
+    if path == API_V2 || path.starts_with("/api/v2/") {
+        let uri = request.uri();
+        return api_v2(request.method(), path, uri.query(), request.headers(), ctx).await;
     }
     if let Some(check) = super::health::check_for(path) {
         if !matches!(*request.method(), Method::GET | Method::HEAD) {

@@ -4,6 +4,7 @@ mod process;
 mod raw;
 mod support;
 
+mod api_v2;
 mod bad_input_connections;
 mod bad_input_http;
 mod binaries;
@@ -24,6 +25,9 @@ mod mqtt_v5;
 mod mqtt_wire;
 mod node_status;
 mod plugins;
+mod retain_cmds;
 mod router;
+mod session_cmds;
+mod sessions;
 mod status_codes;
 mod tls;

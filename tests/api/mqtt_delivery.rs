@@ -1,65 +1,13 @@
 //! MQTT delivery end to end with rumqttc: QoS 1 and 2, retained messages, wills, persistent
 //! sessions with offline queues (and their limits), shared subscriptions, restart persistence.
 
-use rumqttc::{Event, LastWill, Packet, QoS};
+use rumqttc::{LastWill, QoS};
 
 use crate::mqtt_support::{
-    connect_v4, events_until, spawn_v4, subscribe_v4, v4_options, v4_publish, wait_for, V4Client,
+    connect_v4, disconnect, persistent, publish, received, spawn_v4, subscribe_at, subscribe_v4,
+    v4_options, v4_publish, wait_for,
 };
 use crate::support::TestNode;
-
-/// Subscribes at `qos` and waits for the SUBACK.
-async fn subscribe_at(client: &mut V4Client, filter: &str, qos: QoS) {
-    client
-        .client
-        .subscribe(filter, qos)
-        .await
-        .expect("subscribe queued");
-    wait_for(&mut client.events, "SUBACK", |e| {
-        matches!(e, Ok(Event::Incoming(Packet::SubAck(_))))
-    })
-    .await;
-}
-
-async fn publish(client: &V4Client, topic: &str, qos: QoS, retain: bool, payload: &str) {
-    client
-        .client
-        .publish(topic, qos, retain, payload.as_bytes().to_vec())
-        .await
-        .expect("publish queued");
-}
-
-/// Waits for a PUBLISH with `payload` and answers its QoS and retain flag.
-async fn received(client: &mut V4Client, payload: &str) -> (QoS, bool) {
-    let events = events_until(&mut client.events, payload, |e| {
-        v4_publish(e).is_some_and(|p| p.payload.as_ref() == payload.as_bytes())
-    })
-    .await;
-    let last = events.last().and_then(v4_publish).expect("the publish");
-    (last.qos, last.retain)
-}
-
-/// A v4 client with a persistent session (clean session off); answers it and `session_present`.
-async fn persistent(node: &TestNode, id: &str) -> (V4Client, bool) {
-    let mut options = v4_options(node, id);
-    options.set_clean_session(false);
-    let mut client = spawn_v4(options);
-    let events = events_until(&mut client.events, "CONNACK", |e| {
-        matches!(e, Ok(Event::Incoming(Packet::ConnAck(_))))
-    })
-    .await;
-    let Some(Ok(Event::Incoming(Packet::ConnAck(ack)))) = events.last() else {
-        panic!("no CONNACK");
-    };
-    (client, ack.session_present)
-}
-
-async fn disconnect(client: V4Client) {
-    client.client.disconnect().await.expect("disconnect queued");
-    let mut client = client;
-    // The event loop ends once the DISCONNECT is out and the socket closed.
-    wait_for(&mut client.events, "closed", Result::is_err).await;
-}
 
 #[tokio::test]
 async fn messages_arrive_at_the_lower_of_published_and_granted_qos() {

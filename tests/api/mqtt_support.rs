@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rumqttc::v5;
+use rumqttc::{Event, Packet, QoS};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 use tokio::task::JoinHandle;
 
@@ -237,4 +238,59 @@ pub async fn active_mqtt_conns(node: &TestNode) -> u64 {
         .as_u64()
         .or_else(|| count.as_str().and_then(|s| s.parse().ok()))
         .unwrap_or_else(|| panic!("active_conns of {row}"))
+}
+
+/// Subscribes at `qos` and waits for the SUBACK.
+pub async fn subscribe_at(client: &mut V4Client, filter: &str, qos: QoS) {
+    client
+        .client
+        .subscribe(filter, qos)
+        .await
+        .expect("subscribe queued");
+    wait_for(&mut client.events, "SUBACK", |e| {
+        matches!(e, Ok(Event::Incoming(Packet::SubAck(_))))
+    })
+    .await;
+}
+
+/// Publishes `payload` to `topic` at `qos`, retained or not.
+pub async fn publish(client: &V4Client, topic: &str, qos: QoS, retain: bool, payload: &str) {
+    client
+        .client
+        .publish(topic, qos, retain, payload.as_bytes().to_vec())
+        .await
+        .expect("publish queued");
+}
+
+/// Waits for a PUBLISH with `payload` and answers its QoS and retain flag.
+pub async fn received(client: &mut V4Client, payload: &str) -> (QoS, bool) {
+    let events = events_until(&mut client.events, payload, |e| {
+        v4_publish(e).is_some_and(|p| p.payload.as_ref() == payload.as_bytes())
+    })
+    .await;
+    let last = events.last().and_then(v4_publish).expect("the publish");
+    (last.qos, last.retain)
+}
+
+/// A v4 client with a persistent session (clean session off); answers it and `session_present`.
+pub async fn persistent(node: &TestNode, id: &str) -> (V4Client, bool) {
+    let mut options = v4_options(node, id);
+    options.set_clean_session(false);
+    let mut client = spawn_v4(options);
+    let events = events_until(&mut client.events, "CONNACK", |e| {
+        matches!(e, Ok(Event::Incoming(Packet::ConnAck(_))))
+    })
+    .await;
+    let Some(Ok(Event::Incoming(Packet::ConnAck(ack)))) = events.last() else {
+        panic!("no CONNACK");
+    };
+    (client, ack.session_present)
+}
+
+/// Disconnects cleanly and waits until the event loop ended.
+pub async fn disconnect(client: V4Client) {
+    client.client.disconnect().await.expect("disconnect queued");
+    let mut client = client;
+    // The event loop ends once the DISCONNECT is out and the socket closed.
+    wait_for(&mut client.events, "closed", Result::is_err).await;
 }

@@ -1,0 +1,162 @@
+//! `session show` over many sessions: `GET /api/v1/session/show?--limit=1000` (and a deep
+//! `--offset`, and a regex filter) with 10 000 sessions — 8 000 connected, 2 000 persistent and
+//! offline — from 64 keep-alive connections over loopback, in the node's own process.
+//!
+//! `cargo bench --bench session_show` runs it (5 rounds of 1 s per query, medians);
+//! `cargo test --benches` runs one short round over 200 sessions.
+
+#[path = "support/load.rs"]
+mod load;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use vmq_node::admin::{self, CommandLine};
+use vmq_node::config::Config;
+
+use load::{load, Figures};
+
+const CONNECTIONS: usize = 64;
+/// MQTT connections opened at once while the sessions are set up.
+const CONNECT_BATCH: usize = 500;
+const QUERIES: &[&str] = &[
+    "/api/v1/session/show?--limit=1000",
+    "/api/v1/session/show?--limit=1000&--offset=8500",
+    "/api/v1/session/show?--client_id=~99$&--is_online&--limit=1000",
+];
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let (online, offline, round, rounds) = match full {
+        true => (8_000, 2_000, Duration::from_secs(1), 5),
+        false => (150, 50, Duration::from_millis(200), 1),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run(online, offline, round, rounds));
+}
+
+async fn run(online: usize, offline: usize, round: Duration, rounds: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\nlistener.tcp.default = 127.0.0.1:0\n",
+        dir.path().display()
+    );
+    let config = Config::from_text(&text, "bench", &[]).expect("config");
+    let node = vmq_node::node::start(config, &[]).await.expect("node");
+    let key = node
+        .node()
+        .vault
+        .create(vmq_actors::Scope::Mgmt, None, Default::default())
+        .await
+        .expect("key");
+    let mqtt = node.mqtt_addrs()[0].1;
+    let started = Instant::now();
+    let connected = open_sessions(mqtt, online, offline).await;
+    let sessions = &node.node().sessions;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sessions
+        .sessions()
+        .values()
+        .filter(|v| v.online.is_some())
+        .count()
+        != online
+        || sessions.sessions().len() != online + offline
+    {
+        assert!(Instant::now() < deadline, "the sessions never settled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "{} sessions ({online} online) set up in {:.1} s; {CONNECTIONS} keep-alive connections, {rounds} rounds of {} s, medians",
+        online + offline,
+        started.elapsed().as_secs_f64(),
+        round.as_secs_f64()
+    );
+    for path in QUERIES {
+        in_process(node.node(), path).await;
+    }
+    let http = node.http_addrs()[0].2;
+    for path in QUERIES {
+        let mut figures = Vec::new();
+        for _ in 0..rounds {
+            figures.push(load(http, path, key.expose(), CONNECTIONS, round).await);
+        }
+        let median = Figures::median(&figures);
+        assert_eq!(median.errors, 0, "{path} failed");
+        println!("{median}  {path}");
+    }
+    drop(connected);
+    node.stop().await;
+}
+
+/// The command alone (no HTTP): the time to build the reply and to render it as JSON.
+async fn in_process(node: &vmq_node::node::Node, path: &str) {
+    let (words, query) = path
+        .trim_start_matches("/api/v1/")
+        .split_once('?')
+        .unwrap_or((path, ""));
+    let line = CommandLine::from_http(words, Some(query), None);
+    let (mut build, mut render, mut bytes) = (Duration::ZERO, Duration::ZERO, 0);
+    let runs = 200;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let reply = admin::run(&line, node).await.expect("the command runs");
+        let built = Instant::now();
+        bytes = admin::render::to_json(&reply).len();
+        render += built.elapsed();
+        build += built - started;
+    }
+    println!(
+        "in process: build {:>5} µs, render {:>5} µs, {bytes} bytes  {path}",
+        build.as_micros() / runs,
+        render.as_micros() / runs
+    );
+}
+
+/// Connects `online + offline` MQTT 3.1.1 clients `bench-00000`…; the last `offline` ones
+/// have persistent sessions and hang up after their CONNACK. Answers the open connections.
+async fn open_sessions(mqtt: SocketAddr, online: usize, offline: usize) -> Vec<TcpStream> {
+    let mut open = Vec::with_capacity(online);
+    let ids: Vec<usize> = (0..online + offline).collect();
+    for batch in ids.chunks(CONNECT_BATCH) {
+        let connects = batch
+            .iter()
+            .map(|&i| connect(mqtt, format!("bench-{i:05}"), i < online));
+        for (stream, keep) in futures_util::future::join_all(connects).await {
+            if keep {
+                open.push(stream);
+            }
+        }
+    }
+    open
+}
+
+/// One CONNECT (keep-alive off; clean session when `clean`) and its accepting CONNACK.
+async fn connect(mqtt: SocketAddr, id: String, clean: bool) -> (TcpStream, bool) {
+    let mut body = vec![
+        0,
+        4,
+        b'M',
+        b'Q',
+        b'T',
+        b'T',
+        4,
+        if clean { 0x02 } else { 0x00 },
+        0,
+        0,
+    ];
+    body.extend(u16::try_from(id.len()).expect("short id").to_be_bytes());
+    body.extend(id.as_bytes());
+    let mut packet = vec![0x10, u8::try_from(body.len()).expect("short packet")];
+    packet.extend(body);
+    let mut stream = TcpStream::connect(mqtt).await.expect("connect");
+    stream.write_all(&packet).await.expect("CONNECT");
+    let mut ack = [0u8; 4];
+    stream.read_exact(&mut ack).await.expect("CONNACK");
+    assert_eq!((ack[0], ack[3]), (0x20, 0), "{id} refused");
+    (stream, clean)
+}
