@@ -2,7 +2,8 @@
 //! `--offset`, and a regex filter) with 10 000 sessions — 8 000 connected, 2 000 persistent and
 //! offline — from 64 keep-alive connections over loopback, in the node's own process.
 //!
-//! `cargo bench --bench session_show` runs it (5 rounds of 1 s per query, medians);
+//! `cargo bench --bench session_show` runs it with 1 000 and then 10 000 sessions (5 rounds of
+//! 1 s per query, medians);
 //! `cargo test --benches` runs one short round over 200 sessions.
 
 #[path = "support/load.rs"]
@@ -29,15 +30,18 @@ const QUERIES: &[&str] = &[
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let (online, offline, round, rounds) = match full {
-        true => (8_000, 2_000, Duration::from_secs(1), 5),
-        false => (150, 50, Duration::from_millis(200), 1),
+    // 1 000 then 10 000 sessions: a page of 1 000 must not cost more with more sessions.
+    let (sizes, round, rounds): (&[(usize, usize)], _, _) = match full {
+        true => (&[(800, 200), (8_000, 2_000)], Duration::from_secs(1), 5),
+        false => (&[(150, 50)], Duration::from_millis(200), 1),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(run(online, offline, round, rounds));
+    for &(online, offline) in sizes {
+        runtime.block_on(run(online, offline, round, rounds));
+    }
 }
 
 async fn run(online: usize, offline: usize, round: Duration, rounds: usize) {
