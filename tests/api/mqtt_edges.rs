@@ -200,3 +200,34 @@ async fn an_empty_client_id_gets_an_assigned_one() {
     drop((v4, v5));
     node.stop().await;
 }
+
+#[tokio::test]
+async fn refused_and_malformed_connections_are_counted() {
+    use crate::mqtt_wire::{Event as WireEvent, Wire};
+    let node = TestNode::start().await;
+    let counters = || node.running().node().sessions.counters().values();
+    let before = counters();
+    // CONNECT at level 6: refused with CONNACK 0x01.
+    let mut refused = Wire::connect(mqtt_addr(&node)).await.expect("connect");
+    refused
+        .send(b"\x10\x0d\x00\x04MQTT\x06\x02\x00\x3c\x00\x01n")
+        .await
+        .expect("write");
+    assert!(matches!(refused.next(DEADLINE).await, WireEvent::Packet(p) if p.kind() == 2));
+    // After a valid CONNECT, a PUBLISH with QoS 3: malformed.
+    let mut broken = Wire::connect(mqtt_addr(&node)).await.expect("connect");
+    broken
+        .handshake(4, "broken", DEADLINE)
+        .await
+        .expect("CONNACK");
+    broken.send(b"\x36\x03\x00\x01a").await.expect("write");
+    assert_eq!(broken.next(DEADLINE).await, WireEvent::Closed);
+    let counted = eventually(DEADLINE, || async {
+        let now = counters();
+        now.connects_refused == before.connects_refused + 1
+            && now.protocol_errors == before.protocol_errors + 1
+    })
+    .await;
+    assert!(counted, "{before:?} → {:?}", counters());
+    node.stop().await;
+}

@@ -76,7 +76,7 @@ pub struct NewListener {
 /// wait a second for the kernel to retry; brokers see bursts (reconnect storms).
 const LISTEN_BACKLOG: u32 = 4096;
 
-/// Binds a listening socket with [`LISTEN_BACKLOG`] (and `SO_REUSEADDR`, as `TcpListener::bind`).
+/// Binds a listening socket with a backlog of 4096 (and `SO_REUSEADDR`, as `TcpListener::bind`).
 pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = match addr {
         std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
 use super::connect::{self, refusal, Accepted, ConnectPolicy, Refusal};
+use super::counters::Counters;
 use super::queue::QueueLimits;
 use super::registry::SessionExpiry;
 use super::session::Session;
@@ -89,7 +90,8 @@ pub(super) async fn run<S>(
 {
     // The handshake and the attach are boxed: their futures are freed once done, and an idle
     // session's task then holds only the serving state.
-    let Some((mut framed, accepted)) = Box::pin(handshake(stream, &settings)).await else {
+    let handshake = handshake(stream, &settings, sessions.counters());
+    let Some((mut framed, accepted)) = Box::pin(handshake).await else {
         return;
     };
     let start = Session::start(&sessions, &mut framed, peer, &settings, accepted);
@@ -102,7 +104,11 @@ pub(super) async fn run<S>(
 
 /// Reads the CONNECT (before `connect_timeout`) and decides on it; refused clients get their
 /// CONNACK here and `None` comes back.
-async fn handshake<S>(stream: S, settings: &ConnectionSettings) -> Option<(Transport<S>, Accepted)>
+async fn handshake<S>(
+    stream: S,
+    settings: &ConnectionSettings,
+    counters: &Counters,
+) -> Option<(Transport<S>, Accepted)>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -114,14 +120,18 @@ where
     let deadline = Instant::now() + settings.connect_timeout;
     let connect = match read_connect(&mut framed, deadline, settings.max_packet_size).await {
         Ok(connect) => connect,
-        Err(refusal) => {
-            if let Some(return_code) = refusal {
-                // The version codec cannot encode: answer as 3.1.1.
-                framed.codec_mut().codec = MqttCodec::V3(v3::Codec::new(settings.max_packet_size));
-                let _ = framed.send(refused_v3(return_code)).await;
-            }
+        Err(ConnectFailure::Refused(return_code)) => {
+            counters.connect_refused();
+            // The version codec cannot encode: answer as 3.1.1.
+            framed.codec_mut().codec = MqttCodec::V3(v3::Codec::new(settings.max_packet_size));
+            let _ = framed.send(refused_v3(return_code)).await;
             return None;
         }
+        Err(ConnectFailure::Malformed) => {
+            counters.protocol_error();
+            return None;
+        }
+        Err(ConnectFailure::Gone) => return None,
     };
     let max_id = settings.session.max_client_id_size;
     let refused = match connect::connect(connect, settings.policy, max_id, fresh_client_id) {
@@ -131,10 +141,24 @@ where
         },
         Err(refusal) => refusal.map(|connack| *connack),
     };
-    if let Some(connack) = refused {
-        let _ = framed.send(connack).await;
+    match refused {
+        Some(connack) => {
+            counters.connect_refused();
+            let _ = framed.send(connack).await;
+        }
+        None => counters.protocol_error(),
     }
     None
+}
+
+/// Why no CONNECT came through.
+enum ConnectFailure {
+    /// Answered with this 3.1.1 CONNACK (unsupported level, rejected client id).
+    Refused(v3::ConnectAckReason),
+    /// Not a valid CONNECT: closed without an answer.
+    Malformed,
+    /// The client went away or stayed silent past `mqtt_connect_timeout`.
+    Gone,
 }
 
 /// Asks the authentication plugins; `None` when the client may connect.
@@ -154,29 +178,26 @@ fn authenticate(accepted: &Accepted, settings: &ConnectionSettings) -> Option<Re
 
 /// Detects the protocol version, switches to its codec and reads the CONNECT before `deadline`.
 /// A CONNECT the codec rejects is refused with a 3.1.1 CONNACK where the spec asks for one
-/// (`Err(Some(reason))`: unsupported protocol level, empty client id without clean session) and
-/// otherwise just closed (`Err(None)`).
+/// (unsupported protocol level, empty client id without clean session) and otherwise closed.
 async fn read_connect<S>(
     framed: &mut Transport<S>,
     deadline: Instant,
     max_packet_size: u32,
-) -> Result<MqttPacket, Option<v3::ConnectAckReason>>
+) -> Result<MqttPacket, ConnectFailure>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let unsupported = ConnectFailure::Refused(v3::ConnectAckReason::UnacceptableProtocolVersion);
     let version = match tokio::time::timeout_at(deadline, framed.next()).await {
         Ok(Some(Ok((MqttPacket::Version(version), _)))) => version,
-        Ok(Some(Err(_))) if is_unsupported_level(framed.read_buffer()) => {
-            return Err(Some(v3::ConnectAckReason::UnacceptableProtocolVersion));
-        }
-        _ => return Err(None),
+        Ok(Some(Err(_))) if is_unsupported_level(framed.read_buffer()) => return Err(unsupported),
+        Ok(Some(Ok(_) | Err(_))) => return Err(ConnectFailure::Malformed),
+        Ok(None) | Err(_) => return Err(ConnectFailure::Gone),
     };
     match check_connect(framed.read_buffer()) {
         Ok(()) => {}
-        Err(ConnectProblem::NameLevelMismatch) => {
-            return Err(Some(v3::ConnectAckReason::UnacceptableProtocolVersion))
-        }
-        Err(ConnectProblem::Flags) => return Err(None),
+        Err(ConnectProblem::NameLevelMismatch) => return Err(unsupported),
+        Err(ConnectProblem::Flags) => return Err(ConnectFailure::Malformed),
     }
     framed.codec_mut().codec = match version {
         ProtocolVersion::MQTT3 => MqttCodec::V3(v3::Codec::new(max_packet_size)),
@@ -187,9 +208,12 @@ where
         Ok(Some(Err(rmqtt_codec::error::DecodeError::InvalidClientId)))
             if version == ProtocolVersion::MQTT3 =>
         {
-            Err(Some(v3::ConnectAckReason::IdentifierRejected))
+            Err(ConnectFailure::Refused(
+                v3::ConnectAckReason::IdentifierRejected,
+            ))
         }
-        _ => Err(None),
+        Ok(Some(Err(_))) => Err(ConnectFailure::Malformed),
+        Ok(None) | Err(_) => Err(ConnectFailure::Gone),
     }
 }
 

@@ -12,6 +12,8 @@ pub struct Counters {
     queue_out: AtomicU64,
     queue_drop: AtomicU64,
     matches_local: AtomicU64,
+    protocol_errors: AtomicU64,
+    connects_refused: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -29,6 +31,10 @@ pub struct CounterValues {
     pub queue_drop: u64,
     /// Subscriptions a publish matched.
     pub matches_local: u64,
+    /// Connections closed for a malformed packet or a protocol violation.
+    pub protocol_errors: u64,
+    /// CONNECTs refused with a CONNACK (protocol level, client id, credentials).
+    pub connects_refused: u64,
 }
 
 fn add(counter: &AtomicU64, n: usize) {
@@ -54,6 +60,16 @@ impl Counters {
         add(&self.queue_drop, dropped);
     }
 
+    /// A connection was closed for a malformed packet or a protocol violation.
+    pub fn protocol_error(&self) {
+        add(&self.protocol_errors, 1);
+    }
+
+    /// A CONNECT was refused with a CONNACK.
+    pub fn connect_refused(&self) {
+        add(&self.connects_refused, 1);
+    }
+
     /// The values now.
     pub fn values(&self) -> CounterValues {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -64,6 +80,8 @@ impl Counters {
             queue_out: get(&self.queue_out),
             queue_drop: get(&self.queue_drop),
             matches_local: get(&self.matches_local),
+            protocol_errors: get(&self.protocol_errors),
+            connects_refused: get(&self.connects_refused),
         }
     }
 }
@@ -78,7 +96,10 @@ mod tests {
         counters.received();
         counters.routed(3, 1);
         counters.sent(2, 2);
+        counters.protocol_error();
+        counters.connect_refused();
         let values = counters.values();
+        assert_eq!((values.protocol_errors, values.connects_refused), (1, 1));
         assert_eq!((values.msg_in, values.matches_local), (1, 3));
         assert_eq!((values.queue_in, values.queue_drop), (2, 1));
         assert_eq!((values.msg_out, values.queue_out), (2, 2));

@@ -173,6 +173,9 @@ impl Session<'_> {
     ) where
         S: AsyncRead + AsyncWrite + Unpin,
     {
+        if let End::Violation(_) = end {
+            self.sessions.counters().protocol_error();
+        }
         let reason = match &end {
             End::Kicked(Kick::TakenOver) => Some(v5::DisconnectReasonCode::SessionTakenOver),
             End::Kicked(Kick::Administrative) => {

@@ -171,8 +171,14 @@ impl<'a> Session<'a> {
                             return end;
                         }
                     }
-                    // Malformed packet, oversized packet, I/O error or EOF.
-                    _ => return End::Closed,
+                    Some(Err(error)) => {
+                        // Malformed or oversized packet, or an I/O error.
+                        if !matches!(error, rmqtt_codec::error::DecodeError::Io(_)) {
+                            self.sessions.counters().protocol_error();
+                        }
+                        return End::Closed;
+                    }
+                    None => return End::Closed,
                 },
                 () = self.queue.notified() => deliver_now = true,
                 kick = &mut kicked => return match kick {
