@@ -19,10 +19,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use vmq_node::config::Config;
-use vmq_node::node::RunningNode;
 
-use load::{load, Figures};
+use load::{load, start_node, Figures};
 
 const BODY: &[u8] = br#"{"table":[{"Node":"VerneMQ@127.0.0.1","Running":true}],"type":"table"}"#;
 const CONNECTIONS: usize = 64;
@@ -93,22 +91,6 @@ async fn compare(round: Duration, rounds: usize, only: Option<&str>) {
         ours.p99_us as f64 / bare.p99_us.max(1) as f64
     );
     node.stop().await;
-}
-
-async fn start_node(dir: &tempfile::TempDir, addr: &str) -> (RunningNode, String) {
-    let text = format!(
-        "platform_data_dir = {}\nlistener.http.default = {addr}\nlistener.tcp.default = 127.0.0.1:0\n",
-        dir.path().display()
-    );
-    let config = Config::from_text(&text, "bench", &[]).expect("config");
-    let node = vmq_node::node::start(config, &[]).await.expect("node");
-    let key = node
-        .node()
-        .vault
-        .create(vmq_actors::Scope::Mgmt, None, Default::default())
-        .await
-        .expect("key");
-    (node, key.expose().to_owned())
 }
 
 /// The baseline: hyper's HTTP/1 server answering the same body, nothing else.

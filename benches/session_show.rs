@@ -15,9 +15,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use vmq_node::admin::{self, CommandLine};
-use vmq_node::config::Config;
 
-use load::{load, Figures};
+use load::{load, start_node, Figures};
 
 const CONNECTIONS: usize = 64;
 /// MQTT connections opened at once while the sessions are set up.
@@ -46,18 +45,7 @@ fn main() {
 
 async fn run(online: usize, offline: usize, round: Duration, rounds: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let text = format!(
-        "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\nlistener.tcp.default = 127.0.0.1:0\n",
-        dir.path().display()
-    );
-    let config = Config::from_text(&text, "bench", &[]).expect("config");
-    let node = vmq_node::node::start(config, &[]).await.expect("node");
-    let key = node
-        .node()
-        .vault
-        .create(vmq_actors::Scope::Mgmt, None, Default::default())
-        .await
-        .expect("key");
+    let (node, key) = start_node(&dir, "127.0.0.1:0").await;
     let mqtt = node.mqtt_addrs()[0].1;
     let started = Instant::now();
     let connected = open_sessions(mqtt, online, offline).await;
@@ -87,7 +75,7 @@ async fn run(online: usize, offline: usize, round: Duration, rounds: usize) {
     for path in QUERIES {
         let mut figures = Vec::new();
         for _ in 0..rounds {
-            figures.push(load(http, path, key.expose(), CONNECTIONS, round).await);
+            figures.push(load(http, path, &key, CONNECTIONS, round).await);
         }
         let median = Figures::median(&figures);
         assert_eq!(median.errors, 0, "{path} failed");

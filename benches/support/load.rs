@@ -124,3 +124,24 @@ pub fn basic_auth(key: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
     )
 }
+
+/// A node in this process with its HTTP API on `addr` (MQTT on a free port) and a fresh `mgmt`
+/// key.
+pub async fn start_node(
+    dir: &tempfile::TempDir,
+    addr: &str,
+) -> (vmq_node::node::RunningNode, String) {
+    let text = format!(
+        "platform_data_dir = {}\nlistener.http.default = {addr}\nlistener.tcp.default = 127.0.0.1:0\n",
+        dir.path().display()
+    );
+    let config = vmq_node::config::Config::from_text(&text, "bench", &[]).expect("config");
+    let node = vmq_node::node::start(config, &[]).await.expect("node");
+    let key = node
+        .node()
+        .vault
+        .create(vmq_actors::Scope::Mgmt, None, Default::default())
+        .await
+        .expect("key");
+    (node, key.expose().to_owned())
+}
