@@ -213,3 +213,45 @@ async fn a_mountpoint_separates_topics_and_client_ids() {
     drop((plain, tenant));
     node.stop().await;
 }
+
+#[tokio::test]
+async fn a_message_larger_than_the_clients_maximum_packet_size_is_not_sent_to_it() {
+    let node = TestNode::start().await;
+    let mut options = v5_options(&node, "small");
+    options.set_max_packet_size(Some(200));
+    let mut small = spawn_v5(options);
+    wait_for(&mut small.events, "CONNACK", v5_accepted).await;
+    subscribe(&mut small, "sized/#", QoS::AtLeastOnce).await;
+    let publisher = connect_v5(&node, "pub").await;
+    let big = vec![b'x'; 1000];
+    publisher
+        .client
+        .publish("sized/big", QoS::AtLeastOnce, false, big)
+        .await
+        .expect("queued");
+    publisher
+        .client
+        .publish("sized/small", QoS::AtLeastOnce, false, "fits")
+        .await
+        .expect("queued");
+    let events = events_until(&mut small.events, "the small message", |e| {
+        v5_publish(e).is_some_and(|p| p.payload.as_ref() == b"fits")
+    })
+    .await;
+    assert!(
+        !events
+            .iter()
+            .any(|e| v5_publish(e).is_some_and(|p| p.topic.as_ref() == b"sized/big")),
+        "the 1000-byte message is dropped for a client that accepts 200 bytes"
+    );
+    let dropped = node
+        .running()
+        .node()
+        .sessions
+        .counters()
+        .values()
+        .queue_drop;
+    assert_eq!(dropped, 1);
+    drop((small, publisher));
+    node.stop().await;
+}

@@ -1,7 +1,7 @@
 //! CONNECT rules: which clients are accepted, with what session, will and limits, and the
 //! CONNACK that refuses the others. Pure logic, no I/O.
 
-use std::num::NonZeroU16;
+use std::num::{NonZeroU16, NonZeroU32};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,6 +78,8 @@ pub struct Accepted {
     pub will: Option<Will>,
     /// MQTT 5: most unacknowledged QoS 1/2 publishes the client accepts.
     pub receive_max: Option<NonZeroU16>,
+    /// MQTT 5: the largest packet the client accepts.
+    pub max_packet_size: Option<NonZeroU32>,
 }
 
 /// Decides on a CONNECT: `Ok` with what was accepted, or `Err` with the CONNACK that refuses it
@@ -138,6 +140,7 @@ fn accept_v3(c: v3::Connect) -> Option<Accepted> {
             .then_some(SessionExpiry::After(Duration::ZERO)),
         will,
         receive_max: None,
+        max_packet_size: None,
     })
 }
 
@@ -181,6 +184,7 @@ fn accept_v5(c: v5::Connect) -> Option<Accepted> {
         }),
         will,
         receive_max: c.receive_max,
+        max_packet_size: c.max_packet_size,
     })
 }
 

@@ -60,6 +60,11 @@ impl Counters {
         add(&self.queue_drop, dropped);
     }
 
+    /// A message was dropped on its way out (too big for the client).
+    pub fn dropped(&self) {
+        add(&self.queue_drop, 1);
+    }
+
     /// A connection was closed for a malformed packet or a protocol violation.
     pub fn protocol_error(&self) {
         add(&self.protocol_errors, 1);

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
-use rmqtt_codec::v5;
+use rmqtt_codec::{v5, MqttPacket};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{oneshot, watch};
+use tokio_util::codec::Encoder;
 
 use super::connect::{keep_alive_timeout, Accepted};
 use super::connection::{stopped, ConnectionSettings, Transport};
@@ -73,6 +74,8 @@ pub(in crate::sessions) struct Session<'a> {
     state: SessionState,
     idle: Option<Duration>,
     window: usize,
+    /// MQTT 5: the largest packet the client accepts (bigger messages are dropped for it).
+    max_packet_size: Option<usize>,
     user: Option<String>,
 }
 
@@ -121,6 +124,9 @@ impl<'a> Session<'a> {
             state: SessionState::new(&accepted, grants),
             idle: keep_alive_timeout(accepted.keep_alive),
             window: window(&accepted, settings),
+            max_packet_size: accepted
+                .max_packet_size
+                .map(|n| usize::try_from(n.get()).unwrap_or(usize::MAX)),
             user: accepted.user,
         };
         let connack = session.state.connack(attached.session_present);
@@ -216,7 +222,18 @@ impl<'a> Session<'a> {
         let v5 = self.state.is_v5();
         for outgoing in &batch {
             let packet = publish_packet(v5, outgoing, false, now);
-            framed.feed(packet).await.map_err(drop)?;
+            match self.max_packet_size {
+                None => framed.feed(packet).await.map_err(drop)?,
+                Some(max) => {
+                    if !encode_within(framed, packet, max)? {
+                        // MQTT 5 §3.1.2.11.4: too big for this client; dropped as if delivered.
+                        if let Some(packet_id) = outgoing.packet_id {
+                            self.queue.acknowledge(packet_id);
+                        }
+                        self.sessions.counters().dropped();
+                    }
+                }
+            }
         }
         if !batch.is_empty() {
             framed.flush().await.map_err(drop)?;
@@ -272,6 +289,20 @@ fn release_buffers<S>(framed: &mut Transport<S>) {
     if framed.write_buffer().is_empty() {
         *framed.write_buffer_mut() = BytesMut::new();
     }
+}
+
+/// Encodes `packet` into the write buffer unless it comes out larger than `max` bytes; answers
+/// whether it was kept (the next flush sends it).
+fn encode_within<S>(framed: &mut Transport<S>, packet: MqttPacket, max: usize) -> Result<bool, ()> {
+    let mut buffer = std::mem::take(framed.write_buffer_mut());
+    let before = buffer.len();
+    let encoded = framed.codec_mut().encode(packet, &mut buffer);
+    let fits = buffer.len() - before <= max;
+    if encoded.is_err() || !fits {
+        buffer.truncate(before);
+    }
+    *framed.write_buffer_mut() = buffer;
+    encoded.map(|()| fits).map_err(drop)
 }
 
 /// How many QoS 1/2 messages may be in flight to this client.
