@@ -39,6 +39,8 @@ pub fn session_settings(config: &Config) -> SessionSettings {
             .and_then(duration)
             .map_or(SessionExpiry::Never, SessionExpiry::After),
         suppress_lwt_on_takeover: config.get("suppress_lwt_on_session_takeover") == Some("on"),
+        max_will_delay: config.get("max_last_will_delay").and_then(duration),
+        upgrade_outgoing_qos: config.get("upgrade_outgoing_qos") == Some("on"),
     }
 }
 

@@ -296,3 +296,18 @@ async fn a_takeover_resends_what_the_old_connection_left_unacknowledged() {
     drop(publisher);
     node.stop().await;
 }
+
+#[tokio::test]
+async fn upgrade_outgoing_qos_delivers_at_the_granted_qos() {
+    let node = TestNode::start_with("upgrade_outgoing_qos = on\n").await;
+    let mut subscriber = connect_v4(&node, "sub").await;
+    subscribe_at(&mut subscriber, "up/#", QoS::ExactlyOnce).await;
+    let publisher = connect_v4(&node, "pub").await;
+    publish(&publisher, "up/1", QoS::AtMostOnce, false, "raised").await;
+    assert_eq!(
+        received(&mut subscriber, "raised").await.0,
+        QoS::ExactlyOnce
+    );
+    drop((subscriber, publisher));
+    node.stop().await;
+}

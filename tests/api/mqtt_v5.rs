@@ -255,3 +255,39 @@ async fn a_message_larger_than_the_clients_maximum_packet_size_is_not_sent_to_it
     drop((small, publisher));
     node.stop().await;
 }
+
+#[tokio::test]
+async fn max_last_will_delay_caps_the_clients_will_delay() {
+    let node = TestNode::start_with("max_last_will_delay = 1s\n").await;
+    let mut watcher = connect_v5(&node, "watcher").await;
+    subscribe(&mut watcher, "wills/#", QoS::AtLeastOnce).await;
+    let mut options = v5_options(&node, "patient");
+    options.set_clean_start(false);
+    options.set_session_expiry_interval(Some(600));
+    let will_properties = LastWillProperties {
+        delay_interval: Some(3600),
+        payload_format_indicator: None,
+        message_expiry_interval: None,
+        content_type: None,
+        response_topic: None,
+        correlation_data: None,
+        user_properties: Vec::new(),
+    };
+    options.set_last_will(LastWill::new(
+        "wills/patient",
+        "capped",
+        QoS::AtLeastOnce,
+        false,
+        Some(will_properties),
+    ));
+    let mut patient = spawn_v5(options);
+    wait_for(&mut patient.events, "CONNACK", v5_accepted).await;
+    drop(patient);
+    // An hour asked for, one second granted: the will comes within the deadline.
+    wait_for(&mut watcher.events, "the capped will", |e| {
+        v5_publish(e).is_some_and(|p| p.payload.as_ref() == b"capped")
+    })
+    .await;
+    drop(watcher);
+    node.stop().await;
+}

@@ -59,6 +59,10 @@ pub struct SessionSettings {
     pub persistent_expiry: SessionExpiry,
     /// `suppress_lwt_on_session_takeover`.
     pub suppress_lwt_on_takeover: bool,
+    /// `max_last_will_delay`: the longest will delay granted (`None`: the client's).
+    pub max_will_delay: Option<Duration>,
+    /// `upgrade_outgoing_qos`: deliver at the subscription's QoS, not the lower published one.
+    pub upgrade_outgoing_qos: bool,
 }
 
 impl Default for SessionSettings {
@@ -73,6 +77,8 @@ impl Default for SessionSettings {
             max_client_id_size: 100,
             persistent_expiry: SessionExpiry::Never,
             suppress_lwt_on_takeover: false,
+            max_will_delay: None,
+            upgrade_outgoing_qos: false,
         }
     }
 }

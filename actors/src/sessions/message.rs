@@ -42,10 +42,14 @@ impl Message {
         self.expires_at_ms.is_some_and(|at| at <= now_ms)
     }
 
-    /// The message as delivered under a subscription granted `qos` (and its retain rule).
-    pub fn for_subscriber(&self, options: &SubOptions, retained: bool) -> Message {
+    /// The message as delivered under a subscription: at the lower of the published and the
+    /// granted QoS (at the granted one with `upgrade_outgoing_qos`), with its retain rule.
+    pub fn for_subscriber(&self, options: &SubOptions, retained: bool, upgrade: bool) -> Message {
         Message {
-            qos: self.qos.min(options.qos),
+            qos: match upgrade {
+                true => options.qos,
+                false => self.qos.min(options.qos),
+            },
             retain: retained || (options.retain_as_published && self.retain),
             ..self.clone()
         }
@@ -143,14 +147,27 @@ mod tests {
     #[test]
     fn delivery_lowers_qos_and_applies_the_retain_rules() {
         let original = message();
-        let live = original.for_subscriber(&SubOptions::v3(1), false);
+        let live = original.for_subscriber(&SubOptions::v3(1), false, false);
         assert_eq!((live.qos, live.retain), (1, false));
         let rap = SubOptions {
             retain_as_published: true,
             ..SubOptions::v3(2)
         };
-        assert!(original.for_subscriber(&rap, false).retain);
-        assert!(original.for_subscriber(&SubOptions::v3(0), true).retain);
+        assert!(original.for_subscriber(&rap, false, false).retain);
+        assert!(
+            original
+                .for_subscriber(&SubOptions::v3(0), true, false)
+                .retain
+        );
+        let low = Message {
+            qos: 0,
+            ..original.clone()
+        };
+        assert_eq!(
+            low.for_subscriber(&SubOptions::v3(2), false, true).qos,
+            2,
+            "upgraded"
+        );
         assert!(original.is_expired(1_000) && !original.is_expired(999));
     }
 }

@@ -94,8 +94,9 @@ impl Routes {
     }
 
     /// Delivers `message` to every matching subscription under `mountpoint`: once per client
-    /// (at the highest granted QoS), and to one member per share group.
-    pub fn route(&self, mountpoint: &str, message: &Message) -> Routed {
+    /// (at the highest granted QoS), and to one member per share group; `upgrade` delivers at
+    /// the granted QoS (`upgrade_outgoing_qos`).
+    pub fn route(&self, mountpoint: &str, message: &Message, upgrade: bool) -> Routed {
         let tables = self.tables.read();
         let Some(table) = tables.get(mountpoint) else {
             return Routed::default();
@@ -115,7 +116,7 @@ impl Routes {
         let picked = groups.values().filter_map(|members| self.pick(members));
         let mut routed = Routed::default();
         for target in direct.iter().chain(picked) {
-            let copy = message.for_subscriber(&target.subscriber.options, false);
+            let copy = message.for_subscriber(&target.subscriber.options, false, upgrade);
             routed.matched += 1;
             routed.dropped += usize::from(!target.subscriber.queue.push(copy));
         }

@@ -32,7 +32,7 @@ fn a_client_with_overlapping_filters_gets_one_copy_at_its_best_qos() {
     q.set_holder(Some(1));
     routes.add("", "t/+", &a, &q, SubOptions::v3(0));
     routes.add("", "t/#", &a, &q, SubOptions::v3(2));
-    assert_eq!(routes.route("", &message("t/1", 1, "p")).matched, 1);
+    assert_eq!(routes.route("", &message("t/1", 1, "p"), false).matched, 1);
     let taken = q.take(1, 10, 0, 10);
     assert_eq!(taken.len(), 1);
     assert_eq!(
@@ -47,8 +47,8 @@ fn mountpoints_do_not_see_each_other() {
     let routes = Routes::default();
     let (a, q) = (client("a"), queue());
     routes.add("mp1", "t", &a, &q, SubOptions::v3(0));
-    assert_eq!(routes.route("", &message("t", 0, "p")).matched, 0);
-    assert_eq!(routes.route("mp1", &message("t", 0, "p")).matched, 1);
+    assert_eq!(routes.route("", &message("t", 0, "p"), false).matched, 0);
+    assert_eq!(routes.route("mp1", &message("t", 0, "p"), false).matched, 1);
     assert!(routes.remove("mp1", "t", &a));
     assert!(!routes.remove("mp1", "t", &a));
     assert!(routes.is_empty());
@@ -64,12 +64,12 @@ fn a_share_group_gets_each_message_once_preferring_online_members() {
     qa.set_holder(Some(1));
     qb.set_holder(Some(1));
     for _ in 0..4 {
-        assert_eq!(routes.route("", &message("t", 0, "p")).matched, 1);
+        assert_eq!(routes.route("", &message("t", 0, "p"), false).matched, 1);
     }
     assert_eq!((qa.stats().waiting, qb.stats().waiting), (2, 2), "in turn");
     qb.set_holder(None);
-    routes.route("", &message("t", 0, "p"));
-    routes.route("", &message("t", 0, "p"));
+    routes.route("", &message("t", 0, "p"), false);
+    routes.route("", &message("t", 0, "p"), false);
     assert_eq!(qa.stats().waiting, 4, "the offline member is passed over");
 }
 
@@ -82,6 +82,6 @@ fn no_local_skips_the_publishers_own_messages() {
         ..SubOptions::v3(0)
     };
     routes.add("", "t", &a, &q, options);
-    assert_eq!(routes.route("", &message("t", 0, "a")).matched, 0);
-    assert_eq!(routes.route("", &message("t", 0, "b")).matched, 1);
+    assert_eq!(routes.route("", &message("t", 0, "a"), false).matched, 0);
+    assert_eq!(routes.route("", &message("t", 0, "b"), false).matched, 1);
 }

@@ -96,6 +96,6 @@ impl SessionsState {
             self.retained.set(mountpoint, &will);
         }
         // Counted like any publish by the connection that would have sent it: not here.
-        self.routes.route(mountpoint, &will);
+        self.routes.route(mountpoint, &will, false);
     }
 }

@@ -87,7 +87,7 @@ fn a_persistent_session_keeps_its_queue_offline_and_a_clean_one_ends() {
     state.subscribe(&key("p"), p.id, vec![("t".to_owned(), SubOptions::v3(1))]);
     state.detach(&key("p"), p.id, None, None);
     assert_eq!(
-        routes.route("", &message("t")).matched,
+        routes.route("", &message("t"), false).matched,
         1,
         "offline sessions still get messages"
     );

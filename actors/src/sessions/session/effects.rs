@@ -108,6 +108,7 @@ impl Session<'_> {
         let Some(fresh) = fresh else {
             return Ok(());
         };
+        let upgrade = self.settings.session.upgrade_outgoing_qos;
         let now = now_ms();
         for ((filter, options), fresh) in filters.iter().zip(fresh) {
             let wanted = match options.retain_handling {
@@ -124,7 +125,8 @@ impl Session<'_> {
                 .retained()
                 .matching(&self.key.mountpoint, filter, now);
             for message in retained {
-                self.queue.push(message.for_subscriber(options, true));
+                self.queue
+                    .push(message.for_subscriber(options, true, upgrade));
             }
         }
         Ok(())
@@ -156,7 +158,8 @@ impl Session<'_> {
         if message.retain {
             self.sessions.retained().set(mountpoint, &message);
         }
-        let routed = self.sessions.routes().route(mountpoint, &message);
+        let upgrade = self.settings.session.upgrade_outgoing_qos;
+        let routed = self.sessions.routes().route(mountpoint, &message, upgrade);
         let counters = self.sessions.counters();
         counters.received();
         counters.routed(routed.matched, routed.dropped);

@@ -139,7 +139,13 @@ impl<'a> Session<'a> {
         }
         release_buffers(framed);
         // Boxed: most clients have no will, and the rest keep it for the whole connection.
-        Some((session, kicked, accepted.will.map(Box::new)))
+        let will = accepted.will.map(|mut will| {
+            if let Some(cap) = settings.session.max_will_delay {
+                will.delay = will.delay.min(cap);
+            }
+            Box::new(will)
+        });
+        Some((session, kicked, will))
     }
 
     pub(in crate::sessions) async fn serve<S>(
