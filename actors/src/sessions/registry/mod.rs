@@ -195,7 +195,8 @@ impl SessionsState {
             subscriptions: BTreeMap::new(),
             online: None,
             expiry: request.expiry,
-            started_at_ms: now_ms,
+            // A new session starts with its first connection (never after it, in listings).
+            started_at_ms: request.info.connected_at_ms.min(now_ms),
             generation,
             will: None,
             will_timer: None,
