@@ -26,6 +26,7 @@ pub fn session_settings(config: &Config) -> SessionSettings {
         limits: QueueLimits {
             max_online: count("max_online_messages", defaults.limits.max_online),
             max_offline: count("max_offline_messages", defaults.limits.max_offline),
+            lifo: config.get("queue_type") == Some("lifo"),
         },
         max_inflight: small("max_inflight_messages", defaults.max_inflight),
         retry_interval: number("retry_interval")

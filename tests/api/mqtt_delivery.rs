@@ -4,8 +4,8 @@
 use rumqttc::{LastWill, QoS};
 
 use crate::mqtt_support::{
-    connect_v4, disconnect, persistent, publish, received, spawn_v4, subscribe_at, subscribe_v4,
-    v4_options, v4_publish, wait_for,
+    connect_v4, disconnect, events_until, persistent, publish, received, spawn_v4, subscribe_at,
+    subscribe_v4, v4_options, v4_publish, wait_for,
 };
 use crate::support::TestNode;
 
@@ -309,5 +309,43 @@ async fn upgrade_outgoing_qos_delivers_at_the_granted_qos() {
         QoS::ExactlyOnce
     );
     drop((subscriber, publisher));
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_lifo_queue_hands_a_returning_client_the_newest_messages_first() {
+    let node = TestNode::start_with("queue_type = lifo\nmax_offline_messages = 2\n").await;
+    let (mut client, _) = persistent(&node, "lifo").await;
+    subscribe_at(&mut client, "l", QoS::AtLeastOnce).await;
+    disconnect(client).await;
+    let publisher = connect_v4(&node, "pub").await;
+    for n in 1..=3 {
+        publish(&publisher, "l", QoS::AtLeastOnce, false, &format!("n{n}")).await;
+    }
+    let key = vmq_actors::SessionKey::new("", "lifo");
+    let queued = crate::support::eventually(crate::mqtt_support::DEADLINE, || async {
+        let sessions = node.running().node().sessions.sessions();
+        sessions
+            .get(&key)
+            .is_some_and(|s| s.queue_stats().dropped == 1)
+    })
+    .await;
+    assert!(queued, "the third message pushed the oldest out");
+    let (mut client, _) = persistent(&node, "lifo").await;
+    let events = events_until(&mut client.events, "n2", |e| {
+        v4_publish(e).is_some_and(|p| p.payload.as_ref() == b"n2")
+    })
+    .await;
+    let order: Vec<Vec<u8>> = events
+        .iter()
+        .filter_map(v4_publish)
+        .map(|p| p.payload.to_vec())
+        .collect();
+    assert_eq!(
+        order,
+        [b"n3".to_vec(), b"n2".to_vec()],
+        "newest first, n1 dropped"
+    );
+    drop((client, publisher));
     node.stop().await;
 }

@@ -13,13 +13,16 @@ use tokio::sync::Notify;
 use super::message::{Message, SessionKey};
 use crate::store::Store;
 
-/// How many messages a queue keeps before it drops new ones.
+/// How many messages a queue keeps, and in which order it delivers them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueLimits {
     /// `max_online_messages`: waiting while the client is connected.
     pub max_online: usize,
     /// `max_offline_messages`: waiting while a persistent session is offline.
     pub max_offline: usize,
+    /// `queue_type = lifo`: the newest message goes first, and a full queue drops its oldest
+    /// (`fifo`: oldest first, a full queue drops the new one).
+    pub lifo: bool,
 }
 
 impl Default for QueueLimits {
@@ -27,6 +30,7 @@ impl Default for QueueLimits {
         Self {
             max_online: 1000,
             max_offline: 1000,
+            lifo: false,
         }
     }
 }
@@ -110,16 +114,20 @@ impl SessionQueue {
         }
     }
 
-    /// Queues a message; answers false when the queue is full and the message was dropped.
+    /// Queues a message; answers false when the queue was full and a message was dropped (the
+    /// new one, or with `lifo` the oldest).
     pub fn push(&self, message: Message) -> bool {
         let mut inner = self.inner.lock();
         let limit = match inner.holder {
             Some(_) => inner.limits.max_online,
             None => inner.limits.max_offline,
         };
-        if inner.pending.len() >= limit {
+        let full = inner.pending.len() >= limit;
+        if full {
             inner.dropped += 1;
-            return false;
+            if !inner.limits.lifo || inner.pending.pop_front().is_none() {
+                return false;
+            }
         }
         if let Some(persist) = inner.persist.as_mut() {
             persist.push(&message);
@@ -127,10 +135,10 @@ impl SessionQueue {
         inner.pending.push_back(message);
         drop(inner);
         self.notify.notify_one();
-        true
+        !full
     }
 
-    /// Puts messages back at the front (restored from the store at start).
+    /// Queues the messages the store kept for this session (at start, in their stored order).
     pub fn restore(&self, messages: impl IntoIterator<Item = Message>) {
         self.inner.lock().pending.extend(messages);
     }
@@ -151,13 +159,22 @@ impl SessionQueue {
             return out;
         }
         while out.len() < max {
-            let Some(front) = inner.pending.front() else {
+            let lifo = inner.limits.lifo;
+            let next = match lifo {
+                true => inner.pending.back(),
+                false => inner.pending.front(),
+            };
+            let Some(next) = next else {
                 break;
             };
-            if front.qos > 0 && inner.inflight.len() >= window {
+            if next.qos > 0 && inner.inflight.len() >= window {
                 break;
             }
-            let Some(message) = inner.pending.pop_front() else {
+            let taken = match lifo {
+                true => inner.pending.pop_back(),
+                false => inner.pending.pop_front(),
+            };
+            let Some(message) = taken else {
                 break;
             };
             if message.is_expired(now_ms) {

@@ -22,6 +22,7 @@ fn limits(max_online: usize, max_offline: usize) -> QueueLimits {
     QueueLimits {
         max_online,
         max_offline,
+        lifo: false,
     }
 }
 
@@ -143,4 +144,22 @@ fn a_connection_taken_over_takes_nothing_more() {
     queue.set_holder(Some(2));
     assert!(queue.take(1, 10, 0, 10).is_empty(), "the old connection");
     assert_eq!(queue.take(2, 10, 0, 10).len(), 1, "its successor");
+}
+
+#[test]
+fn a_lifo_queue_sends_the_newest_first_and_drops_its_oldest_when_full() {
+    let queue = online(QueueLimits {
+        lifo: true,
+        ..limits(2, 2)
+    });
+    for topic in ["old", "mid", "new"] {
+        queue.push(message(topic, 0));
+    }
+    let taken: Vec<String> = queue
+        .take(1, 10, 0, 10)
+        .iter()
+        .map(|o| o.message.topic.to_string())
+        .collect();
+    assert_eq!(taken, ["new", "mid"], "\"old\" was dropped for \"new\"");
+    assert_eq!(queue.stats().dropped, 1);
 }
