@@ -30,6 +30,33 @@ async fn subscribe(client: &mut V5Client, filter: &str, qos: QoS) {
     .await;
 }
 
+/// Options of a persistent v5 client (`expiry` seconds) whose will `payload` goes to
+/// `wills/<client_id>` after `delay` seconds.
+fn with_delayed_will(
+    node: &TestNode,
+    client_id: &str,
+    expiry: u32,
+    delay: u32,
+    payload: &str,
+) -> rumqttc::v5::MqttOptions {
+    let mut options = v5_options(node, client_id);
+    options.set_clean_start(false);
+    options.set_session_expiry_interval(Some(expiry));
+    let properties = LastWillProperties {
+        delay_interval: Some(delay),
+        payload_format_indicator: None,
+        message_expiry_interval: None,
+        content_type: None,
+        response_topic: None,
+        correlation_data: None,
+        user_properties: Vec::new(),
+    };
+    let topic = format!("wills/{client_id}");
+    let will = LastWill::new(topic, payload, QoS::AtLeastOnce, false, Some(properties));
+    options.set_last_will(will);
+    options
+}
+
 #[tokio::test]
 async fn topic_aliases_user_properties_and_no_matching_subscribers() {
     let node = TestNode::start_with("topic_alias_max_client = 10\n").await;
@@ -82,26 +109,7 @@ async fn a_will_waits_for_its_delay_and_a_session_expires_after_its_interval() {
     let node = TestNode::start().await;
     let mut watcher = connect_v5(&node, "watcher").await;
     subscribe(&mut watcher, "wills/#", QoS::AtLeastOnce).await;
-    let mut options = v5_options(&node, "delayed");
-    options.set_clean_start(false);
-    options.set_session_expiry_interval(Some(2));
-    let will_properties = LastWillProperties {
-        delay_interval: Some(1),
-        payload_format_indicator: None,
-        message_expiry_interval: None,
-        content_type: None,
-        response_topic: None,
-        correlation_data: None,
-        user_properties: Vec::new(),
-    };
-    options.set_last_will(LastWill::new(
-        "wills/delayed",
-        "late",
-        QoS::AtLeastOnce,
-        false,
-        Some(will_properties),
-    ));
-    let mut delayed = spawn_v5(options);
+    let mut delayed = spawn_v5(with_delayed_will(&node, "delayed", 2, 1, "late"));
     wait_for(&mut delayed.events, "CONNACK", v5_accepted).await;
     let vanished = tokio::time::Instant::now();
     drop(delayed);
@@ -261,26 +269,7 @@ async fn max_last_will_delay_caps_the_clients_will_delay() {
     let node = TestNode::start_with("max_last_will_delay = 1s\n").await;
     let mut watcher = connect_v5(&node, "watcher").await;
     subscribe(&mut watcher, "wills/#", QoS::AtLeastOnce).await;
-    let mut options = v5_options(&node, "patient");
-    options.set_clean_start(false);
-    options.set_session_expiry_interval(Some(600));
-    let will_properties = LastWillProperties {
-        delay_interval: Some(3600),
-        payload_format_indicator: None,
-        message_expiry_interval: None,
-        content_type: None,
-        response_topic: None,
-        correlation_data: None,
-        user_properties: Vec::new(),
-    };
-    options.set_last_will(LastWill::new(
-        "wills/patient",
-        "capped",
-        QoS::AtLeastOnce,
-        false,
-        Some(will_properties),
-    ));
-    let mut patient = spawn_v5(options);
+    let mut patient = spawn_v5(with_delayed_will(&node, "patient", 600, 3600, "capped"));
     wait_for(&mut patient.events, "CONNACK", v5_accepted).await;
     drop(patient);
     // An hour asked for, one second granted: the will comes within the deadline.

@@ -53,6 +53,23 @@ fn message(topic: &str) -> Message {
     }
 }
 
+/// A session "l" subscribed to the topic of [`delayed_will`].
+fn will_listener(state: &mut SessionsState) -> Attached {
+    let (listener, _k) = request("l", false, SessionExpiry::Never);
+    let l = state.attach(listener, 0);
+    let filters = vec![("will".to_owned(), SubOptions::v3(1))];
+    state.subscribe(&key("l"), l.id, filters);
+    l
+}
+
+/// A will on topic "will" with a 5 s delay.
+fn delayed_will() -> Will {
+    Will {
+        message: message("will"),
+        delay: Duration::from_secs(5),
+    }
+}
+
 const CLEAN: SessionExpiry = SessionExpiry::After(Duration::ZERO);
 
 #[test]
@@ -108,20 +125,11 @@ fn a_persistent_session_keeps_its_queue_offline_and_a_clean_one_ends() {
 #[test]
 fn expiry_and_will_timers_fire_only_for_the_generation_they_were_set_for() {
     let (mut state, routes, _published) = state();
-    let (listener, _k) = request("l", false, SessionExpiry::Never);
-    let l = state.attach(listener, 0);
-    state.subscribe(
-        &key("l"),
-        l.id,
-        vec![("will".to_owned(), SubOptions::v3(1))],
-    );
+    let l = will_listener(&mut state);
     let expiring = SessionExpiry::After(Duration::from_secs(60));
     let (dying, _k) = request("d", false, expiring);
     let d = state.attach(dying, 0);
-    let will = Will {
-        message: message("will"),
-        delay: Duration::from_secs(5),
-    };
+    let will = delayed_will();
     let timers = state.detach(&key("d"), d.id, Some(will), None);
     assert_eq!(timers.len(), 2, "will delay and session expiry");
     assert_eq!(l.queue.stats().waiting, 0, "the will waits for its delay");
@@ -139,19 +147,10 @@ fn expiry_and_will_timers_fire_only_for_the_generation_they_were_set_for() {
 #[test]
 fn a_reconnect_within_the_will_delay_cancels_the_will() {
     let (mut state, _routes, _published) = state();
-    let (listener, _k) = request("l", false, SessionExpiry::Never);
-    let l = state.attach(listener, 0);
-    state.subscribe(
-        &key("l"),
-        l.id,
-        vec![("will".to_owned(), SubOptions::v3(1))],
-    );
+    let l = will_listener(&mut state);
     let (dying, _k) = request("d", false, SessionExpiry::Never);
     let d = state.attach(dying, 0);
-    let will = Will {
-        message: message("will"),
-        delay: Duration::from_secs(5),
-    };
+    let will = delayed_will();
     let timers = state.detach(&key("d"), d.id, Some(will), None);
     let (back, _k) = request("d", false, SessionExpiry::Never);
     state.attach(back, 0);
