@@ -1,7 +1,8 @@
 //! QoS 0 publish throughput over loopback, 1 → 1 and 100 → 1: the messages per second one
-//! subscriber receives from the built `vmq-node` and, in the same run, from Debian's mosquitto
-//! (skipped when not installed). Raw MQTT 3.1.1 bytes, publishes written in batches, so the
-//! client is not the bottleneck.
+//! subscriber receives from the built `vmq-node`, in the same run from a second `vmq-node` with
+//! `metrics_enabled = off` (what counting costs), and from Debian's mosquitto (skipped when not
+//! installed). Raw MQTT 3.1.1 bytes, publishes written in batches, so the client is not the
+//! bottleneck.
 //!
 //! `cargo bench --bench mqtt_throughput`: 5 alternating rounds of 2 s per broker and scenario;
 //! `cargo test --benches` runs a smoke round (1 → 1, 10 → 1) that only checks messages arrive.
@@ -65,10 +66,13 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let node = Broker::node();
-    let mosquitto = Broker::mosquitto();
-    if mosquitto.is_none() {
-        println!("{MOSQUITTO} not installed: no mosquitto column");
+    let mut brokers = vec![
+        Broker::node(),
+        Broker::node_with("metrics off", "metrics_enabled = off\n"),
+    ];
+    match Broker::mosquitto() {
+        Some(mosquitto) => brokers.push(mosquitto),
+        None => println!("{MOSQUITTO} not installed: no mosquitto column"),
     }
     println!(
         "QoS 0, {}-byte payloads, {} alternating rounds of {} ms, medians of messages/s (received by the subscriber / accepted from the publishers)",
@@ -77,47 +81,46 @@ fn main() {
         plan.window.as_millis()
     );
     for publishers in plan.publishers {
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        let mut rates = vec![Vec::new(); brokers.len()];
         for round in 0..plan.rounds {
-            ours.push(runtime.block_on(measure(&node, publishers, round, &plan, full)));
-            if full {
-                node.settle();
-            }
-            if let Some(mosquitto) = &mosquitto {
-                theirs.push(runtime.block_on(measure(mosquitto, publishers, round, &plan, full)));
+            for (broker, rates) in brokers.iter().zip(&mut rates) {
+                rates.push(runtime.block_on(measure(broker, publishers, round, &plan, full)));
                 if full {
-                    mosquitto.settle();
+                    broker.settle();
                 }
             }
         }
-        report(publishers, &ours, &theirs);
+        report(publishers, &brokers, &rates);
     }
     // QoS 0 messages a broker accepted faster than it delivered wait somewhere: memory shows where.
-    let rss = |broker: &Broker| format!("{} {} MiB", broker.name, broker.rss_kib() / 1024);
-    let mut line = format!("RSS after the runs: {}", rss(&node));
-    if let Some(mosquitto) = &mosquitto {
-        line += &format!(", {}", rss(mosquitto));
-    }
-    println!("{line}");
+    let rss: Vec<String> = brokers
+        .iter()
+        .map(|broker| format!("{} {} MiB", broker.name, broker.rss_kib() / 1024))
+        .collect();
+    println!("RSS after the runs: {}", rss.join(", "));
 }
 
-fn report(publishers: usize, ours: &[Rates], theirs: &[Rates]) {
-    let middle = |rates: &[Rates]| Rates {
-        received: median(rates.iter().map(|r| r.received).collect()),
-        sent: median(rates.iter().map(|r| r.sent).collect()),
-    };
-    let ours = middle(ours);
-    let mut line = format!(
-        "{publishers:>3} → 1  vmq-node {:>9.0} / {:>9.0}",
-        ours.received, ours.sent
-    );
-    if !theirs.is_empty() {
-        let theirs = middle(theirs);
+/// One line per scenario: each broker's medians, then vmq-node's ratios to the others.
+fn report(publishers: usize, brokers: &[Broker], rates: &[Vec<Rates>]) {
+    let medians: Vec<Rates> = rates
+        .iter()
+        .map(|rates| Rates {
+            received: median(rates.iter().map(|r| r.received).collect()),
+            sent: median(rates.iter().map(|r| r.sent).collect()),
+        })
+        .collect();
+    let mut line = format!("{publishers:>3} → 1 ");
+    for (broker, rates) in brokers.iter().zip(&medians) {
         line += &format!(
-            "   mosquitto {:>9.0} / {:>9.0}   ratio {:.2}x",
-            theirs.received,
-            theirs.sent,
-            ours.received / theirs.received.max(1.0)
+            "  {} {:>9.0} / {:>9.0}",
+            broker.name, rates.received, rates.sent
+        );
+    }
+    for (broker, rates) in brokers.iter().zip(&medians).skip(1) {
+        line += &format!(
+            "   vs {} {:.3}x",
+            broker.name,
+            medians[0].received / rates.received.max(1.0)
         );
     }
     println!("{line}");

@@ -32,6 +32,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod mqtt;
 pub mod node;
 pub mod tls;

@@ -30,6 +30,7 @@
 pub mod call;
 pub mod cluster;
 pub mod listeners;
+pub mod metrics;
 pub mod plugins;
 pub mod retain;
 pub mod router;

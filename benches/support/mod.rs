@@ -40,10 +40,15 @@ impl Broker {
     /// The built `vmq-node` (release under `cargo bench`) with an MQTT listener on port 0; the
     /// bound port is read from its log.
     pub fn node() -> Self {
+        Self::node_with("vmq-node", "")
+    }
+
+    /// The built `vmq-node`, called `name` in reports, with `extra` config lines.
+    pub fn node_with(name: &'static str, extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("vernemq.conf");
         let text = format!(
-            "platform_data_dir = {}\nlistener.tcp.default = 127.0.0.1:0\nlistener.http.default = 127.0.0.1:0\n",
+            "platform_data_dir = {}\nlistener.tcp.default = 127.0.0.1:0\nlistener.http.default = 127.0.0.1:0\n{extra}",
             dir.path().join("data").display()
         );
         std::fs::write(&config, text).expect("write the node config");
@@ -75,7 +80,7 @@ impl Broker {
             }
         };
         let broker = Self {
-            name: "vmq-node",
+            name,
             addr,
             child,
             _dir: dir,

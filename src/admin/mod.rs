@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod listener;
 pub mod listener_start;
+pub mod metrics;
 pub mod node;
 pub mod plugin;
 pub mod query;
@@ -56,6 +57,10 @@ pub enum Command {
     ListenerRestart(listener::Restart),
     /// `listener delete`.
     ListenerDelete(listener::Delete),
+    /// `metrics show`.
+    MetricsShow(metrics::Show),
+    /// `metrics reset`.
+    MetricsReset(metrics::Reset),
     /// `node status`.
     NodeStatus(node::Status),
     /// `plugin show`.
@@ -146,6 +151,16 @@ const COMMANDS: &[Entry] = &[
         parse: |l| listener::Delete::parse(l).map(Command::ListenerDelete),
     },
     Entry {
+        path: &["metrics", "show"],
+        usage: metrics::SHOW_USAGE,
+        parse: |l| metrics::Show::parse(l).map(Command::MetricsShow),
+    },
+    Entry {
+        path: &["metrics", "reset"],
+        usage: metrics::RESET_USAGE,
+        parse: |l| metrics::Reset::parse(l).map(Command::MetricsReset),
+    },
+    Entry {
         path: &["node", "status"],
         usage: node::STATUS_USAGE,
         parse: |l| node::Status::parse(l).map(Command::NodeStatus),
@@ -222,6 +237,7 @@ const GROUPS: &[(&str, &str)] = &[
     ("api-key", api_key::GROUP_USAGE),
     ("cluster", cluster::GROUP_USAGE),
     ("listener", listener::GROUP_USAGE),
+    ("metrics", metrics::GROUP_USAGE),
     ("node", node::GROUP_USAGE),
     ("plugin", plugin::GROUP_USAGE),
     ("retain", retain::GROUP_USAGE),
@@ -240,6 +256,7 @@ pub const TOP_USAGE: &str = "Usage: vmq-admin <sub-command>
     retain      Show and filter MQTT retained messages
     listener    Manage listener interfaces
     plugin      Manage plugin system
+    metrics     Show and reset the metrics
     api-key     Manage API keys for the HTTP management interface
     set         Set a configuration value at run time
     show        Show configuration values
@@ -254,13 +271,7 @@ impl Command {
     /// Resolves the words to a command and checks its arguments.
     pub fn parse(line: &CommandLine) -> Result<Command, AdminError> {
         let words = line.words.as_slice();
-        let entry = COMMANDS.iter().find(|entry| match words.first() {
-            Some(first) if KEYS_AS_WORDS.contains(&first.as_str()) => {
-                entry.path == [first.as_str()]
-            }
-            _ => entry.path.iter().eq(words.iter()),
-        });
-        match entry {
+        match command_index(line).map(|index| &COMMANDS[index]) {
             Some(entry) if line.help => Ok(Command::Help(entry.usage)),
             Some(entry) => (entry.parse)(line),
             None => {
@@ -288,6 +299,8 @@ impl Command {
             Command::ListenerStop(cmd) => cmd.execute(node).await,
             Command::ListenerRestart(cmd) => cmd.execute(node).await,
             Command::ListenerDelete(cmd) => cmd.execute(node).await,
+            Command::MetricsShow(cmd) => Ok(cmd.execute(node)),
+            Command::MetricsReset(cmd) => Ok(cmd.execute(node)),
             Command::NodeStatus(cmd) => Ok(cmd.execute(node)),
             Command::PluginShow(cmd) => Ok(cmd.execute(node)),
             Command::PluginEnable(cmd) => cmd.execute(node).await,
@@ -303,6 +316,20 @@ impl Command {
             Command::ConfigDescribe(cmd) => cmd.execute(),
         }
     }
+}
+
+/// The path of every command, in table order (`http_requests` labels requests by them).
+pub fn command_paths() -> impl Iterator<Item = &'static [&'static str]> {
+    COMMANDS.iter().map(|entry| entry.path)
+}
+
+/// The table index of the command `line` names, if it names one.
+pub fn command_index(line: &CommandLine) -> Option<usize> {
+    let words = line.words.as_slice();
+    COMMANDS.iter().position(|entry| match words.first() {
+        Some(first) if KEYS_AS_WORDS.contains(&first.as_str()) => entry.path == [first.as_str()],
+        _ => entry.path.iter().eq(words.iter()),
+    })
 }
 
 fn is_group_path(words: &[String]) -> bool {

@@ -8,7 +8,7 @@
 use crate::config::mqtt_keys::MQTT_KEYS;
 use crate::config::mqtt_listener_keys::MQTT_LISTENER_KEYS;
 use crate::config::schema::KeySpec;
-use crate::config::value::ValueKind::{self, Enum, Flag, IpPort, NodeName, Path};
+use crate::config::value::ValueKind::{self, Enum, Flag, IpPort, NodeName, Path, Text};
 
 const AUTH_MODES: ValueKind = Enum(&["apikey", "noauth"]);
 
@@ -78,6 +78,19 @@ static NODE_KEYS: &[KeySpec] = &[
         Enum(&["debug", "info", "warning", "error"]),
         Some("info"),
         "Lowest level of log lines written to the console.",
+    ),
+    // Metrics.
+    fixed(
+        "metrics_enabled",
+        Flag,
+        Some("on"),
+        "Count the data plane's metrics; off only to measure what counting costs (message counts then stay 0).",
+    ),
+    fixed(
+        "prometheus_namespace",
+        Text,
+        Some("vernemq"),
+        "Prefix of the metric names on /metrics (vernemq_mqtt_publish_received); letters, digits, _.",
     ),
     // Listeners.
     fixed(

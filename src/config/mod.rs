@@ -140,6 +140,7 @@ impl Config {
         let cluster_value = required(&settings, CLUSTER_LISTENER_KEY)?;
         let nodename = NodeName::parse(required(&settings, "nodename")?)
             .map_err(|message| settings.error("nodename", message))?;
+        check_namespace(&settings)?;
         let timeout_ms: u64 = parsed(&settings, "http_header_read_timeout")?.unwrap_or(10_000);
         let connect_timeout_ms: u64 = parsed(&settings, "mqtt_connect_timeout")?.unwrap_or(5_000);
         Ok(Config {
@@ -161,6 +162,16 @@ impl Config {
             plugins: plugin_config(&settings)?,
             values: settings.into_values(),
         })
+    }
+
+    /// `metrics_enabled`: whether the data plane counts its metrics.
+    pub fn metrics_enabled(&self) -> bool {
+        self.get("metrics_enabled") != Some("off")
+    }
+
+    /// `prometheus_namespace`: the prefix of metric names on `/metrics`.
+    pub fn prometheus_namespace(&self) -> &str {
+        self.get("prometheus_namespace").unwrap_or("vernemq")
     }
 
     pub fn nodename(&self) -> &NodeName {
@@ -368,5 +379,24 @@ impl vmq_actors::RuntimeSettings for Config {
 
     fn apply(&self, changes: &[(String, String)]) -> Result<Self, SetError> {
         Config::apply(self, changes)
+    }
+}
+
+/// A Prometheus metric name prefix: a letter or `_`, then letters, digits and `_`.
+fn check_namespace(settings: &Settings) -> Result<(), ConfigError> {
+    let Some(namespace) = settings.value("prometheus_namespace") else {
+        return Ok(());
+    };
+    let mut chars = namespace.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    match valid {
+        true => Ok(()),
+        false => Err(settings.error(
+            "prometheus_namespace",
+            format!("'{namespace}' is not a metric name prefix: use letters, digits and _ (example: vernemq)"),
+        )),
     }
 }

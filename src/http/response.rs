@@ -31,6 +31,16 @@ pub fn command_response(outcome: Result<Reply, AdminError>) -> Response<Body> {
     }
 }
 
+/// The Prometheus text exposition (`/metrics`).
+pub fn prometheus_text(text: String) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(text)));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
 /// A JSON response.
 pub fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     let mut response = Response::new(Full::new(body.into()));

@@ -30,8 +30,23 @@ pub struct HttpContext {
     pub listener: Arc<HttpListener>,
 }
 
-/// Handles one request. Never fails: every outcome is a response.
+/// Handles one request and counts it in `http_requests`. Never fails: every outcome is a
+/// response.
 pub async fn route<B>(request: Request<B>, ctx: &HttpContext) -> Response<Body>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let requests = ctx.node.metrics.http();
+    let by_path = requests.path(request.uri().path());
+    let mut response = dispatch(request, ctx).await;
+    // `/api/v1` names its command once the command line is read.
+    let endpoint = response.extensions_mut().remove().unwrap_or(by_path);
+    requests.count(endpoint, response.status().as_u16());
+    response
+}
+
+async fn dispatch<B>(request: Request<B>, ctx: &HttpContext) -> Response<Body>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -40,21 +55,19 @@ where
     if path == API_V1 || path.starts_with("/api/v1/") {
         return api_v1(request, ctx).await;
     }
+    if path == "/metrics" {
+        if let Some(refusal) = refuse_read(&request, ctx, HttpModule::Metrics) {
+            return refusal;
+        }
+        return response::prometheus_text(ctx.node.metrics.exposition());
+    }
     if path == API_V2 || path.starts_with("/api/v2/") {
         let uri = request.uri();
         return api_v2(request.method(), path, uri.query(), request.headers(), ctx).await;
     }
     if let Some(check) = super::health::check_for(path) {
-        if !matches!(*request.method(), Method::GET | Method::HEAD) {
-            return response::method_not_allowed("GET, HEAD");
-        }
-        if !is_authorized(
-            &ctx.node,
-            &ctx.listener,
-            HttpModule::Health,
-            request.headers(),
-        ) {
-            return response::unauthorized();
+        if let Some(refusal) = refuse_read(&request, ctx, HttpModule::Health) {
+            return refusal;
         }
         return super::health::respond(check, &ctx.node);
     }
@@ -62,6 +75,22 @@ where
         StatusCode::NOT_FOUND,
         "no such endpoint: see the README for the API",
     )
+}
+
+/// The refusal of a request to a read-only endpoint of `module`: 405 unless GET or HEAD, 401
+/// without the credentials the module's auth mode asks for.
+fn refuse_read<B>(
+    request: &Request<B>,
+    ctx: &HttpContext,
+    module: HttpModule,
+) -> Option<Response<Body>> {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return Some(response::method_not_allowed("GET, HEAD"));
+    }
+    if !is_authorized(&ctx.node, &ctx.listener, module, request.headers()) {
+        return Some(response::unauthorized());
+    }
+    None
 }
 
 async fn api_v1<B>(request: Request<B>, ctx: &HttpContext) -> Response<Body>
@@ -89,7 +118,10 @@ where
     };
     let words = parts.uri.path().get(API_V1.len()..).unwrap_or_default();
     let line = CommandLine::from_http(words, parts.uri.query(), form.as_deref());
-    response::command_response(admin::run(&line, &ctx.node).await)
+    let endpoint = ctx.node.metrics.http().command(admin::command_index(&line));
+    let mut response = response::command_response(admin::run(&line, &ctx.node).await);
+    response.extensions_mut().insert(endpoint);
+    response
 }
 
 /// The POST body as form text (capped at [`MAX_BODY_BYTES`]); `None` for other methods.

@@ -21,6 +21,8 @@ use vmq_actors::{
     ListenerInfo, ListenerStatus, MqttInfo, NewListener, SessionsHandle,
 };
 
+use vmq_actors::metrics::Counter;
+
 use crate::config::{Config, MqttListener, MqttListenerOptions};
 use crate::node::Node;
 pub use session_settings::session_settings;
@@ -142,7 +144,10 @@ impl Connection {
         let peer = self.peer;
         match self.before_stop(timeout, acceptor.accept(stream)).await {
             Some(Ok(stream)) => self.serve(stream).await,
-            Some(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+            Some(Err(error)) => {
+                self.sessions.metrics().count_one(Counter::SocketError);
+                tracing::debug!(%peer, %error, "TLS handshake failed");
+            }
             None => tracing::debug!(%peer, "TLS handshake timed out or the listener stopped"),
         }
     }
@@ -173,7 +178,10 @@ impl Connection {
                     .serve(ws, peer, self.settings, self.stop)
                     .await;
             }
-            Some(Err(error)) => tracing::debug!(%peer, %error, "WebSocket upgrade failed"),
+            Some(Err(error)) => {
+                self.sessions.metrics().count_one(Counter::SocketError);
+                tracing::debug!(%peer, %error, "WebSocket upgrade failed");
+            }
             None => tracing::debug!(%peer, "WebSocket upgrade timed out or the listener stopped"),
         }
     }

@@ -19,6 +19,8 @@ use super::{Node, StartError};
 use crate::bootstrap;
 use crate::config::{Config, HttpListener, HttpScheme, MqttListener, TlsVersions};
 use crate::http::{self, HttpContext};
+use crate::metrics::NodeMetrics;
+use vmq_actors::metrics::Metrics;
 
 /// Every socket of the node, bound: a config that can't be served fails here, before any actor runs.
 pub(super) struct Bound {
@@ -172,9 +174,17 @@ async fn start_actors(
     let settings = SettingsHandle::start(config, supervisor)
         .await
         .map_err(StartError::Internal)?;
-    let sessions = SessionsHandle::start(supervisor, Some(store), limits)
+    let data_plane = Arc::new(Metrics::new(settings.current().metrics_enabled()));
+    let sessions = SessionsHandle::start(supervisor, Some(store), limits, data_plane)
         .await
         .map_err(StartError::Data)?;
+    let metrics = Arc::new(NodeMetrics::new(
+        &settings.current().nodename().to_string(),
+        settings.current().prometheus_namespace(),
+        sessions.clone(),
+        listeners.clone(),
+        crate::admin::command_paths(),
+    ));
     Ok(Node {
         vault,
         cluster,
@@ -182,6 +192,7 @@ async fn start_actors(
         settings,
         sessions,
         plugins,
+        metrics,
     })
 }
 

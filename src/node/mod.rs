@@ -15,6 +15,7 @@ use vmq_actors::{
 };
 
 use crate::config::{Config, HttpScheme};
+use crate::metrics::{MessageCounts, NodeMetrics};
 use launch::{bind_all, launch, Launched};
 
 /// What commands run against: the handles of a running node's actors. Cheap to clone.
@@ -32,6 +33,8 @@ pub struct Node {
     pub sessions: SessionsHandle,
     /// The built-in auth plugins; MQTT connections read `plugins.rules()`.
     pub plugins: PluginsHandle,
+    /// The metrics registry (`/metrics`, `metrics show`).
+    pub metrics: Arc<NodeMetrics>,
 }
 
 /// The figures `node status` reports. The MQTT data plane is what moves them; until a node has
@@ -80,7 +83,7 @@ impl Node {
         let sessions = self.sessions.sessions();
         let online = sessions.values().filter(|s| s.online.is_some()).count();
         let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-        let counted = self.sessions.counters().values();
+        let counted = MessageCounts::of(self.metrics.data_plane());
         NodeFigures {
             num_online: count(online),
             num_offline: count(sessions.len() - online),

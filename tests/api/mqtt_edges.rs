@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 
 use crate::mqtt_support::*;
 use crate::support::{assert_ok, eventually, TestNode};
+use vmq_actors::metrics::{Counter, Reasoned};
 
 #[tokio::test]
 async fn listener_show_counts_mqtt_connections() {
@@ -205,7 +206,11 @@ async fn an_empty_client_id_gets_an_assigned_one() {
 async fn refused_and_malformed_connections_are_counted() {
     use crate::mqtt_wire::{Event as WireEvent, Wire};
     let node = TestNode::start().await;
-    let counters = || node.running().node().sessions.counters().values();
+    let metrics = || node.running().node().metrics.data_plane();
+    let counters = || {
+        let refused = metrics().get_reasoned(Reasoned::ConnackSentV4, 1);
+        (refused, metrics().get(Counter::ProtocolError))
+    };
     let before = counters();
     // CONNECT at level 6: refused with CONNACK 0x01.
     let mut refused = Wire::connect(mqtt_addr(&node)).await.expect("connect");
@@ -223,9 +228,7 @@ async fn refused_and_malformed_connections_are_counted() {
     broken.send(b"\x36\x03\x00\x01a").await.expect("write");
     assert_eq!(broken.next(DEADLINE).await, WireEvent::Closed);
     let counted = eventually(DEADLINE, || async {
-        let now = counters();
-        now.connects_refused == before.connects_refused + 1
-            && now.protocol_errors == before.protocol_errors + 1
+        counters() == (before.0 + 1, before.1 + 1)
     })
     .await;
     assert!(counted, "{before:?} → {:?}", counters());

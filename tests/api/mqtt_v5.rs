@@ -255,10 +255,9 @@ async fn a_message_larger_than_the_clients_maximum_packet_size_is_not_sent_to_it
     let dropped = node
         .running()
         .node()
-        .sessions
-        .counters()
-        .values()
-        .queue_drop;
+        .metrics
+        .data_plane()
+        .get(vmq_actors::metrics::Counter::QueueMessageDrop);
     assert_eq!(dropped, 1);
     drop((small, publisher));
     node.stop().await;

@@ -13,12 +13,12 @@ use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
 use super::connect::{self, refusal, Accepted, ConnectPolicy, Refusal};
-use super::counters::Counters;
 use super::queue::QueueLimits;
 use super::registry::SessionExpiry;
 use super::session::Session;
 use super::wire_checks::{check_connect, CheckedCodec, ConnectProblem};
 use super::SessionsHandle;
+use crate::metrics::{Counter, Metrics};
 use crate::plugins::{AuthRules, AuthVerdict};
 
 /// What the node's configuration and the accepting listener say about a new connection, read
@@ -94,9 +94,10 @@ pub(super) async fn run<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    let _socket = SocketCount::open(sessions.metrics());
     // The handshake and the attach are boxed: their futures are freed once done, and an idle
     // session's task then holds only the serving state.
-    let handshake = handshake(stream, &settings, sessions.counters());
+    let handshake = handshake(stream, &settings, sessions.metrics());
     let Some((mut framed, accepted)) = Box::pin(handshake).await else {
         return;
     };
@@ -113,7 +114,7 @@ pub(super) async fn run<S>(
 async fn handshake<S>(
     stream: S,
     settings: &ConnectionSettings,
-    counters: &Counters,
+    metrics: &Arc<Metrics>,
 ) -> Option<(Transport<S>, Accepted)>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
@@ -121,20 +122,20 @@ where
     let codec = CheckedCodec {
         codec: MqttCodec::Version(VersionCodec),
         max_packet_size: settings.max_packet_size,
+        metrics: Arc::clone(metrics),
     };
     let mut framed = Framed::new(stream, codec);
     let deadline = Instant::now() + settings.connect_timeout;
     let connect = match read_connect(&mut framed, deadline, settings.max_packet_size).await {
         Ok(connect) => connect,
         Err(ConnectFailure::Refused(return_code)) => {
-            counters.connect_refused();
             // The version codec cannot encode: answer as 3.1.1.
             framed.codec_mut().codec = MqttCodec::V3(v3::Codec::new(settings.max_packet_size));
             let _ = framed.send(refused_v3(return_code)).await;
             return None;
         }
         Err(ConnectFailure::Malformed) => {
-            counters.protocol_error();
+            metrics.count_one(Counter::ProtocolError);
             return None;
         }
         Err(ConnectFailure::Gone) => return None,
@@ -149,12 +150,28 @@ where
     };
     match refused {
         Some(connack) => {
-            counters.connect_refused();
             let _ = framed.send(connack).await;
         }
-        None => counters.protocol_error(),
+        None => metrics.count_one(Counter::ProtocolError),
     }
     None
+}
+
+/// An open MQTT socket: counted open when made, closed when dropped (however the connection
+/// ends, even if its task is aborted).
+struct SocketCount(Arc<Metrics>);
+
+impl SocketCount {
+    fn open(metrics: &Arc<Metrics>) -> Self {
+        metrics.count_one(Counter::SocketOpen);
+        Self(Arc::clone(metrics))
+    }
+}
+
+impl Drop for SocketCount {
+    fn drop(&mut self) {
+        self.0.count_one(Counter::SocketClose);
+    }
 }
 
 /// Why no CONNECT came through.

@@ -3,7 +3,6 @@
 
 mod connect;
 mod connection;
-mod counters;
 mod message;
 mod packets;
 mod persist;
@@ -26,7 +25,6 @@ use tokio::sync::watch;
 
 pub use connect::{refusal, AllowedProtocols, ConnectPolicy, Refusal};
 pub use connection::{ConnectionSettings, SessionSettings};
-pub use counters::{CounterValues, Counters};
 pub use message::{now_ms, Message, RetainHandling, SessionKey, SubOptions};
 pub use queue::{QueueLimits, QueueStats};
 use registry::{AttachRequest, Attached, SessionsState, Timer, Will};
@@ -35,6 +33,7 @@ pub use routes::{Routed, Routes};
 pub use snapshot::{OnlineInfo, SessionIndex, SessionView};
 
 use crate::call::{call, CallError, DEFAULT_CALL_TIMEOUT};
+use crate::metrics::Metrics;
 use crate::retain::RetainStore;
 use crate::slot::ActorSlot;
 use crate::store::Store;
@@ -113,7 +112,7 @@ pub struct SessionsShared {
     routes: Arc<Routes>,
     retained: Arc<RetainStore>,
     published: Arc<ArcSwap<SessionIndex>>,
-    counters: Arc<Counters>,
+    metrics: Arc<Metrics>,
     store: Option<Store>,
     /// Queue limits for sessions restored from the store (until their client reconnects).
     limits: QueueLimits,
@@ -137,6 +136,7 @@ impl Actor for SessionsActor {
             shared.retained,
             shared.published,
             shared.store.clone(),
+            shared.metrics,
         );
         if let Some(store) = &shared.store {
             let loaded = store.load()?;
@@ -228,6 +228,7 @@ impl SessionsHandle {
         supervisor: &SupervisorHandle,
         store: Option<Store>,
         limits: QueueLimits,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, String> {
         let retained = RetainStore::new(store.clone());
         if let Some(store) = &store {
@@ -238,7 +239,7 @@ impl SessionsHandle {
             routes: Arc::new(Routes::default()),
             retained: Arc::new(retained),
             published: Arc::new(ArcSwap::from_pointee(SessionIndex::new())),
-            counters: Arc::new(Counters::default()),
+            metrics,
             store,
             limits,
         };
@@ -263,9 +264,9 @@ impl SessionsHandle {
         &self.shared.retained
     }
 
-    /// The message counters.
-    pub fn counters(&self) -> &Counters {
-        &self.shared.counters
+    /// The data plane's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.shared.metrics
     }
 
     /// Runs the MQTT protocol on one accepted connection until it closes or `stop` turns true.

@@ -64,6 +64,15 @@ pub struct Outgoing {
     pub message: Message,
 }
 
+/// One [`SessionQueue::take`]: the messages to send, and how many expired on the way.
+#[derive(Debug, Default)]
+pub struct Taken {
+    /// To send, in order.
+    pub messages: Vec<Outgoing>,
+    /// Dropped because their message expiry had passed.
+    pub expired: usize,
+}
+
 #[derive(Debug, Default)]
 struct QueueInner {
     pending: VecDeque<Message>,
@@ -152,13 +161,13 @@ impl SessionQueue {
     /// ones while fewer than `window` are in flight (each gets a packet id and joins the
     /// in-flight list). Messages that expired before `now_ms` are dropped on the way. A
     /// connection that was taken over gets nothing: its successor resends what is in flight.
-    pub fn take(&self, holder: u64, window: usize, now_ms: i64, max: usize) -> Vec<Outgoing> {
+    pub fn take(&self, holder: u64, window: usize, now_ms: i64, max: usize) -> Taken {
         let mut inner = self.inner.lock();
-        let mut out = Vec::new();
+        let mut taken = Taken::default();
         if inner.holder != Some(holder) {
-            return out;
+            return taken;
         }
-        while out.len() < max {
+        while taken.messages.len() < max {
             let lifo = inner.limits.lifo;
             let next = match lifo {
                 true => inner.pending.back(),
@@ -170,20 +179,21 @@ impl SessionQueue {
             if next.qos > 0 && inner.inflight.len() >= window {
                 break;
             }
-            let taken = match lifo {
+            let popped = match lifo {
                 true => inner.pending.pop_back(),
                 false => inner.pending.pop_front(),
             };
-            let Some(message) = taken else {
+            let Some(message) = popped else {
                 break;
             };
             if message.is_expired(now_ms) {
+                taken.expired += 1;
                 continue;
             }
             let packet_id = (message.qos > 0).then(|| inner.assign_packet_id(&message));
-            out.push(Outgoing { packet_id, message });
+            taken.messages.push(Outgoing { packet_id, message });
         }
-        out
+        taken
     }
 
     /// What is in flight, for resending after a reconnect or a retry interval.

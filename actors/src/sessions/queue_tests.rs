@@ -55,16 +55,16 @@ fn the_window_holds_back_qos1_but_not_qos0() {
     for (topic, qos) in [("a", 1), ("b", 1), ("c", 0)] {
         queue.push(message(topic, qos));
     }
-    let first = queue.take(1, 1, 0, 100);
+    let first = queue.take(1, 1, 0, 100).messages;
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].packet_id, Some(id(1)));
     assert!(
-        queue.take(1, 1, 0, 100).is_empty(),
+        queue.take(1, 1, 0, 100).messages.is_empty(),
         "window full; order kept"
     );
     assert!(queue.acknowledge(id(1)));
     assert!(!queue.acknowledge(id(1)));
-    let rest: Vec<_> = queue.take(1, 1, 0, 100);
+    let rest: Vec<_> = queue.take(1, 1, 0, 100).messages;
     let topics: Vec<&str> = rest.iter().map(|o| &*o.message.topic).collect();
     assert_eq!(topics, ["b", "c"]);
     assert_eq!(rest[1].packet_id, None);
@@ -74,7 +74,7 @@ fn the_window_holds_back_qos1_but_not_qos0() {
 fn qos2_goes_through_received_then_complete() {
     let queue = online(limits(10, 10));
     queue.push(message("a", 2));
-    let sent = queue.take(1, 10, 0, 10);
+    let sent = queue.take(1, 10, 0, 10).messages;
     let packet_id = sent[0].packet_id.expect("qos 2 has an id");
     assert!(queue.received(packet_id));
     assert_eq!(queue.inflight()[0].phase, Phase::Released);
@@ -92,6 +92,7 @@ fn packet_ids_skip_zero_and_ids_in_flight() {
     }
     let ids: Vec<u16> = queue
         .take(1, 10, 0, 10)
+        .messages
         .iter()
         .filter_map(|o| o.packet_id.map(NonZeroU16::get))
         .collect();
@@ -106,8 +107,9 @@ fn expired_messages_are_dropped_when_taken() {
     queue.push(old);
     queue.push(message("new", 1));
     let taken = queue.take(1, 10, 200, 10);
-    assert_eq!(taken.len(), 1);
-    assert_eq!(&*taken[0].message.topic, "new");
+    assert_eq!(taken.expired, 1);
+    assert_eq!(taken.messages.len(), 1);
+    assert_eq!(&*taken.messages[0].message.topic, "new");
 }
 
 #[test]
@@ -142,8 +144,11 @@ fn a_connection_taken_over_takes_nothing_more() {
     let queue = online(limits(10, 10));
     queue.push(message("a", 1));
     queue.set_holder(Some(2));
-    assert!(queue.take(1, 10, 0, 10).is_empty(), "the old connection");
-    assert_eq!(queue.take(2, 10, 0, 10).len(), 1, "its successor");
+    assert!(
+        queue.take(1, 10, 0, 10).messages.is_empty(),
+        "the old connection"
+    );
+    assert_eq!(queue.take(2, 10, 0, 10).messages.len(), 1, "its successor");
 }
 
 #[test]
@@ -157,6 +162,7 @@ fn a_lifo_queue_sends_the_newest_first_and_drops_its_oldest_when_full() {
     }
     let taken: Vec<String> = queue
         .take(1, 10, 0, 10)
+        .messages
         .iter()
         .map(|o| o.message.topic.to_string())
         .collect();

@@ -33,7 +33,7 @@ fn a_client_with_overlapping_filters_gets_one_copy_at_its_best_qos() {
     routes.add("", "t/+", &a, &q, SubOptions::v3(0));
     routes.add("", "t/#", &a, &q, SubOptions::v3(2));
     assert_eq!(routes.route("", &message("t/1", 1, "p"), false).matched, 1);
-    let taken = q.take(1, 10, 0, 10);
+    let taken = q.take(1, 10, 0, 10).messages;
     assert_eq!(taken.len(), 1);
     assert_eq!(
         taken[0].message.qos, 1,

@@ -55,8 +55,10 @@ pub enum Effect {
         /// The PUBLISH's packet id and QoS (QoS 1/2).
         ack: Option<(NonZeroU16, QoS)>,
     },
-    /// PUBACK or PUBCOMP: an outgoing message is done.
+    /// PUBACK: an outgoing QoS 1 message is done.
     Acknowledged(NonZeroU16),
+    /// PUBCOMP: an outgoing QoS 2 message is done.
+    Completed(NonZeroU16),
     /// PUBREC: answer with PUBREL.
     Received(NonZeroU16),
     /// PUBREL: free the inbound QoS 2 id and answer with PUBCOMP.
@@ -135,9 +137,8 @@ impl SessionState {
     fn on_v3(&mut self, packet: v3::Packet, permissions: &dyn Permissions) -> Vec<Effect> {
         match packet {
             v3::Packet::Publish(publish) => self.publish(*publish, permissions),
-            v3::Packet::PublishAck { packet_id } | v3::Packet::PublishComplete { packet_id } => {
-                vec![Effect::Acknowledged(packet_id)]
-            }
+            v3::Packet::PublishAck { packet_id } => vec![Effect::Acknowledged(packet_id)],
+            v3::Packet::PublishComplete { packet_id } => vec![Effect::Completed(packet_id)],
             v3::Packet::PublishReceived { packet_id } => vec![Effect::Received(packet_id)],
             v3::Packet::PublishRelease { packet_id } => vec![Effect::Released(packet_id)],
             v3::Packet::Subscribe {
@@ -176,7 +177,7 @@ impl SessionState {
                 Err(reason) => vec![Effect::Close(Some(reason))],
             },
             v5::Packet::PublishAck(ack) => vec![Effect::Acknowledged(ack.packet_id)],
-            v5::Packet::PublishComplete(ack) => vec![Effect::Acknowledged(ack.packet_id)],
+            v5::Packet::PublishComplete(ack) => vec![Effect::Completed(ack.packet_id)],
             v5::Packet::PublishReceived(ack) => vec![Effect::Received(ack.packet_id)],
             v5::Packet::PublishRelease(ack) => vec![Effect::Released(ack.packet_id)],
             v5::Packet::Subscribe(subscribe) => {

@@ -187,7 +187,7 @@ fn acks_from_the_client_become_queue_effects() {
         (v3::Packet::PublishRelease { packet_id: id(3) }, "Released"),
         (
             v3::Packet::PublishComplete { packet_id: id(4) },
-            "Acknowledged",
+            "Completed",
         ),
     ];
     for (packet, want) in cases {

@@ -1,10 +1,15 @@
 //! Protocol rules the codec lets through, checked on the raw bytes: the CONNECT header (protocol
 //! name against level, will and password flags) and the reserved bits of SUBSCRIBE options.
+//! Every packet and byte read or written passes here, so this is where they are counted.
+
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use rmqtt_codec::error::{DecodeError, EncodeError};
 use rmqtt_codec::{MqttCodec, MqttPacket};
 use tokio_util::codec::{Decoder, Encoder};
+
+use crate::metrics::{Counter, Direction, Metrics, PacketCount, Versioned};
 
 /// What is wrong with a CONNECT header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,20 +108,60 @@ fn varint(buf: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-/// The MQTT codec with the checks above in front of it.
+/// The MQTT codec with the checks above in front of it, counting what passes.
 #[derive(Debug)]
 pub struct CheckedCodec {
     /// The codec of the connection's protocol.
     pub codec: MqttCodec,
     /// The largest remaining length accepted (0 = the protocol maximum).
     pub max_packet_size: u32,
+    /// Where packets and bytes are counted.
+    pub metrics: Arc<Metrics>,
 }
 
-impl Decoder for CheckedCodec {
-    type Item = (MqttPacket, u32);
-    type Error = DecodeError;
+impl CheckedCodec {
+    /// Encodes `packet` into `dst` unless it comes out larger than `max` bytes (then `dst` is
+    /// left as it was); answers whether it was kept. Only a kept packet is counted.
+    pub fn encode_within(
+        &mut self,
+        packet: MqttPacket,
+        dst: &mut BytesMut,
+        max: usize,
+    ) -> Result<bool, EncodeError> {
+        let before = dst.len();
+        let counted = self.classify_sent(&packet);
+        self.codec.encode(packet, dst)?;
+        if dst.len() - before > max {
+            dst.truncate(before);
+            return Ok(false);
+        }
+        self.count_sent(counted, dst.len() - before);
+        Ok(true)
+    }
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, Self::Error> {
+    /// What a packet about to be written counts as; nothing when counting is off.
+    fn classify_sent(&self, packet: &MqttPacket) -> Option<PacketCount> {
+        self.metrics
+            .enabled()
+            .then(|| PacketCount::of(packet, Direction::Sent))
+    }
+
+    fn count_sent(&self, packet: Option<PacketCount>, bytes: usize) {
+        if let Some(packet) = packet {
+            self.metrics.count(packet);
+            self.metrics.add(Counter::BytesSent, bytes);
+        }
+    }
+
+    fn is_v5(&self) -> bool {
+        matches!(self.codec, MqttCodec::V5(_))
+    }
+
+    /// Decodes one packet (after the SUBSCRIBE check); no counting.
+    fn checked_decode(
+        &mut self,
+        src: &mut BytesMut,
+    ) -> Result<Option<(MqttPacket, u32)>, DecodeError> {
         if src.first() == Some(&0x82) {
             // The codec consumes a fixed header before the rest has arrived: a SUBSCRIBE is
             // only handed over whole, after its options were checked.
@@ -131,8 +176,7 @@ impl Decoder for CheckedCodec {
                 if src.len() < total {
                     return Ok(None);
                 }
-                let v5 = matches!(self.codec, MqttCodec::V5(_));
-                if subscribe_has_reserved_bits(&src[..total], v5) {
+                if subscribe_has_reserved_bits(&src[..total], self.is_v5()) {
                     return Err(DecodeError::MalformedPacket);
                 }
             }
@@ -141,11 +185,36 @@ impl Decoder for CheckedCodec {
     }
 }
 
+impl Decoder for CheckedCodec {
+    type Item = (MqttPacket, u32);
+    type Error = DecodeError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, Self::Error> {
+        let before = src.len();
+        let decoded = self.checked_decode(src);
+        // The codec may consume a fixed header before the rest of its packet has arrived: the
+        // bytes are counted as they are consumed.
+        self.metrics.add(Counter::BytesReceived, before - src.len());
+        match &decoded {
+            Ok(Some((packet, _))) => self.metrics.count_packet(packet, Direction::Received),
+            Err(DecodeError::MaxSizeExceeded) => self
+                .metrics
+                .count_versioned(Versioned::InvalidMsgSizeError, self.is_v5()),
+            _ => {}
+        }
+        decoded
+    }
+}
+
 impl Encoder<MqttPacket> for CheckedCodec {
     type Error = EncodeError;
 
     fn encode(&mut self, item: MqttPacket, dst: &mut BytesMut) -> Result<(), Self::Error> {
-        self.codec.encode(item, dst)
+        let before = dst.len();
+        let counted = self.classify_sent(&item);
+        self.codec.encode(item, dst)?;
+        self.count_sent(counted, dst.len() - before);
+        Ok(())
     }
 }
 
@@ -225,6 +294,7 @@ mod tests {
         let mut codec = CheckedCodec {
             codec: MqttCodec::V5(rmqtt_codec::v5::Codec::new(0, 0)),
             max_packet_size: 0,
+            metrics: Arc::default(),
         };
         let mut buf = BytesMut::from(&b"\x82\x07\x00\x01\x00\x00\x01a"[..]);
         assert!(matches!(codec.decode(&mut buf), Ok(None)));

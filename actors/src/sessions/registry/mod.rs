@@ -14,6 +14,7 @@ use super::persist::{self, SessionRecord};
 use super::queue::{QueueLimits, SessionQueue};
 use super::routes::Routes;
 use super::snapshot::{OnlineInfo, SessionIndex, SessionView};
+use crate::metrics::{Counter, Metrics};
 use crate::retain::RetainStore;
 use crate::store::Store;
 
@@ -152,6 +153,7 @@ pub struct SessionsState {
     published: Arc<ArcSwap<SessionIndex>>,
     next_generation: u64,
     store: Option<Store>,
+    metrics: Arc<Metrics>,
 }
 
 impl SessionsState {
@@ -162,6 +164,7 @@ impl SessionsState {
         retained: Arc<RetainStore>,
         published: Arc<ArcSwap<SessionIndex>>,
         store: Option<Store>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         published.store(Arc::new(SessionIndex::new()));
         routes.clear();
@@ -173,6 +176,7 @@ impl SessionsState {
             published,
             next_generation: 1,
             store,
+            metrics,
         }
     }
 
@@ -189,6 +193,9 @@ impl SessionsState {
             self.remove(&key, true);
         }
         let session_present = self.sessions.contains_key(&key);
+        if !session_present {
+            self.metrics.count_one(Counter::QueueSetup);
+        }
         let entry = self.sessions.entry(key.clone()).or_insert_with(|| Entry {
             client_id: Arc::from(key.client_id.as_str()),
             queue: Arc::new(SessionQueue::new(request.limits)),
@@ -317,6 +324,7 @@ impl SessionsState {
         let Some(entry) = self.sessions.remove(key) else {
             return;
         };
+        self.metrics.count_one(Counter::QueueTeardown);
         for filter in entry.subscriptions.keys() {
             self.routes
                 .remove(&key.mountpoint, filter, &entry.client_id);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Entry, SessionsState, Timer};
+use crate::metrics::Counter;
 use crate::sessions::message::SessionKey;
 use crate::sessions::persist::{self, SessionRecord};
 use crate::sessions::queue::{QueueLimits, SessionQueue};
@@ -33,6 +34,7 @@ impl SessionsState {
                 continue;
             }
             let generation = self.generation();
+            self.metrics.count_one(Counter::QueueInitializedFromStorage);
             let entry = self.offline_entry(key, &record, limits, generation);
             let (client_id, queue) = (Arc::clone(&entry.client_id), Arc::clone(&entry.queue));
             queue.restore(messages);

@@ -10,7 +10,14 @@ fn state() -> (SessionsState, Arc<Routes>, Arc<ArcSwap<SessionIndex>>) {
     let routes = Arc::new(Routes::default());
     let published = Arc::new(ArcSwap::from_pointee(SessionIndex::new()));
     let retained = Arc::new(RetainStore::default());
-    let state = SessionsState::new(Arc::clone(&routes), retained, Arc::clone(&published), None);
+    let metrics = Arc::default();
+    let state = SessionsState::new(
+        Arc::clone(&routes),
+        retained,
+        Arc::clone(&published),
+        None,
+        metrics,
+    );
     (state, routes, published)
 }
 

@@ -10,6 +10,7 @@ use rmqtt_codec::{v5, MqttPacket};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{ClientPermissions, End, Session};
+use crate::metrics::{Counter, Versioned};
 use crate::router::shared_filter;
 use crate::sessions::connection::Transport;
 use crate::sessions::message::{now_ms, Message, RetainHandling, SubOptions};
@@ -30,6 +31,8 @@ impl Session<'_> {
             rules: &self.settings.auth,
             client_id: &self.key.client_id,
             user: self.user.as_deref(),
+            metrics: self.sessions.metrics(),
+            v5: self.state.is_v5(),
         };
         for effect in self.state.on_packet(packet, &permissions) {
             let sent = match effect {
@@ -50,11 +53,18 @@ impl Session<'_> {
                     Err(reason) => return Some(End::Violation(Some(reason))),
                 },
                 Effect::Acknowledged(packet_id) => {
-                    self.queue.acknowledge(packet_id);
+                    let known = self.queue.acknowledge(packet_id);
+                    self.count_unknown(known, Versioned::PubackInvalidError);
+                    Ok(())
+                }
+                Effect::Completed(packet_id) => {
+                    let known = self.queue.acknowledge(packet_id);
+                    self.count_unknown(known, Versioned::PubcompInvalidError);
                     Ok(())
                 }
                 Effect::Received(packet_id) => {
                     let known = self.queue.received(packet_id);
+                    self.count_unknown(known, Versioned::PubrecInvalidError);
                     framed
                         .send(self.state.pubrel(packet_id, known))
                         .await
@@ -84,6 +94,14 @@ impl Session<'_> {
             }
         }
         None
+    }
+
+    /// Counts an acknowledgement for a packet id that was not in flight.
+    fn count_unknown(&self, known: bool, invalid: Versioned) {
+        if !known {
+            let v5 = self.state.is_v5();
+            self.sessions.metrics().count_versioned(invalid, v5);
+        }
     }
 
     /// Subscribes, answers SUBACK, then queues the retained messages the new filters match.
@@ -160,9 +178,13 @@ impl Session<'_> {
         }
         let upgrade = self.settings.session.upgrade_outgoing_qos;
         let routed = self.sessions.routes().route(mountpoint, &message, upgrade);
-        let counters = self.sessions.counters();
-        counters.received();
-        counters.routed(routed.matched, routed.dropped);
+        let metrics = self.sessions.metrics();
+        metrics.add(Counter::RouterMatchesLocal, routed.matched);
+        metrics.add(
+            Counter::QueueMessageIn,
+            routed.matched - routed.dropped.min(routed.matched),
+        );
+        metrics.add(Counter::QueueMessageDrop, routed.dropped);
         let matched = routed.matched > 0;
         Ok(ack.map(|(packet_id, qos)| self.state.publish_ack(packet_id, qos, matched)))
     }
@@ -177,7 +199,7 @@ impl Session<'_> {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         if let End::Violation(_) = end {
-            self.sessions.counters().protocol_error();
+            self.sessions.metrics().count_one(Counter::ProtocolError);
         }
         let reason = match &end {
             End::Kicked(Kick::TakenOver) => Some(v5::DisconnectReasonCode::SessionTakenOver),

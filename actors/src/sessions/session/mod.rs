@@ -12,7 +12,6 @@ use futures_util::{SinkExt, StreamExt};
 use rmqtt_codec::{v5, MqttPacket};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{oneshot, watch};
-use tokio_util::codec::Encoder;
 
 use super::connect::{keep_alive_timeout, Accepted};
 use super::connection::{stopped, ConnectionSettings, Transport};
@@ -22,6 +21,7 @@ use super::registry::{AttachRequest, Kick, SessionId, Will};
 use super::snapshot::OnlineInfo;
 use super::state::{publish_packet, Grants, Permissions, SessionState};
 use super::SessionsHandle;
+use crate::metrics::{Counter, Metrics, Versioned};
 use crate::plugins::AuthRules;
 use deadlines::{sleep_until_some, Deadlines};
 
@@ -49,19 +49,32 @@ pub(in crate::sessions) enum End {
     RegistryLost,
 }
 
-/// One client's view of the authorization plugins.
+/// One client's view of the authorization plugins; refusals are counted.
 struct ClientPermissions<'a> {
     rules: &'a AuthRules,
     client_id: &'a str,
     user: Option<&'a str>,
+    metrics: &'a Metrics,
+    v5: bool,
+}
+
+impl ClientPermissions<'_> {
+    fn counted(&self, allowed: bool, refusal: Versioned) -> bool {
+        if !allowed {
+            self.metrics.count_versioned(refusal, self.v5);
+        }
+        allowed
+    }
 }
 
 impl Permissions for ClientPermissions<'_> {
     fn may_publish(&self, topic: &str) -> bool {
-        self.rules.may_publish(self.client_id, self.user, topic)
+        let allowed = self.rules.may_publish(self.client_id, self.user, topic);
+        self.counted(allowed, Versioned::PublishAuthError)
     }
     fn may_subscribe(&self, filter: &str) -> bool {
-        self.rules.may_subscribe(self.client_id, self.user, filter)
+        let allowed = self.rules.may_subscribe(self.client_id, self.user, filter);
+        self.counted(allowed, Versioned::SubscribeAuthError)
     }
 }
 
@@ -185,9 +198,11 @@ impl<'a> Session<'a> {
                     }
                     Some(Err(error)) => {
                         // Malformed or oversized packet, or an I/O error.
-                        if !matches!(error, rmqtt_codec::error::DecodeError::Io(_)) {
-                            self.sessions.counters().protocol_error();
-                        }
+                        let counter = match error {
+                            rmqtt_codec::error::DecodeError::Io(_) => Counter::SocketError,
+                            _ => Counter::ProtocolError,
+                        };
+                        self.sessions.metrics().count_one(counter);
                         return End::Closed;
                     }
                     None => return End::Closed,
@@ -200,6 +215,7 @@ impl<'a> Session<'a> {
                 () = stopped(&mut stop) => return End::Stopping,
                 () = sleep_until_some(wake), if wake.is_some() => {
                     if clock.idle_expired() {
+                        self.sessions.metrics().count_one(Counter::ClientKeepaliveExpired);
                         return End::Closed;
                     }
                     if let Some(due) = clock.retry_due(&self.queue) {
@@ -224,7 +240,10 @@ impl<'a> Session<'a> {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let now = now_ms();
-        let batch = self.queue.take(self.id.get(), self.window, now, BATCH);
+        let taken = self.queue.take(self.id.get(), self.window, now, BATCH);
+        let metrics = self.sessions.metrics();
+        metrics.add(Counter::QueueMessageExpired, taken.expired);
+        let batch = taken.messages;
         let v5 = self.state.is_v5();
         for outgoing in &batch {
             let packet = publish_packet(v5, outgoing, false, now);
@@ -236,14 +255,14 @@ impl<'a> Session<'a> {
                         if let Some(packet_id) = outgoing.packet_id {
                             self.queue.acknowledge(packet_id);
                         }
-                        self.sessions.counters().dropped();
+                        metrics.count_one(Counter::QueueMessageDrop);
                     }
                 }
             }
         }
         if !batch.is_empty() {
             framed.flush().await.map_err(drop)?;
-            self.sessions.counters().sent(batch.len(), batch.len());
+            metrics.add(Counter::QueueMessageOut, batch.len());
         }
         Ok(batch.len() == BATCH)
     }
@@ -261,7 +280,7 @@ impl<'a> Session<'a> {
         let inflight = self.queue.inflight();
         let due = |id: &NonZeroU16| only.is_none_or(|ids| ids.contains(id));
         let now = now_ms();
-        let mut resent = 0;
+        let mut resent = false;
         for message in inflight.iter().filter(|m| due(&m.packet_id)) {
             let packet = match message.phase {
                 Phase::Sent => publish_packet(
@@ -276,11 +295,10 @@ impl<'a> Session<'a> {
                 Phase::Released => self.state.pubrel(message.packet_id, true),
             };
             framed.feed(packet).await.map_err(drop)?;
-            resent += 1;
+            resent = true;
         }
-        if resent > 0 {
+        if resent {
             framed.flush().await.map_err(drop)?;
-            self.sessions.counters().sent(resent, 0);
         }
         Ok(())
     }
@@ -301,14 +319,9 @@ fn release_buffers<S>(framed: &mut Transport<S>) {
 /// whether it was kept (the next flush sends it).
 fn encode_within<S>(framed: &mut Transport<S>, packet: MqttPacket, max: usize) -> Result<bool, ()> {
     let mut buffer = std::mem::take(framed.write_buffer_mut());
-    let before = buffer.len();
-    let encoded = framed.codec_mut().encode(packet, &mut buffer);
-    let fits = buffer.len() - before <= max;
-    if encoded.is_err() || !fits {
-        buffer.truncate(before);
-    }
+    let kept = framed.codec_mut().encode_within(packet, &mut buffer, max);
     *framed.write_buffer_mut() = buffer;
-    encoded.map(|()| fits).map_err(drop)
+    kept.map_err(drop)
 }
 
 /// How many QoS 1/2 messages may be in flight to this client.
