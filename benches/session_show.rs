@@ -1,6 +1,7 @@
 //! `session show` over many sessions: `GET /api/v1/session/show?--limit=1000` (and a deep
 //! `--offset`, and a regex filter) with 10 000 sessions — 8 000 connected, 2 000 persistent and
-//! offline — from 64 keep-alive connections over loopback, in the node's own process.
+//! offline — from 64 keep-alive connections over loopback, in the node's own process. Then the
+//! latency of `GET /metrics` (one connection, requests back to back) with as many sessions.
 //!
 //! `cargo bench --bench session_show` runs it with 1 000 and then 10 000 sessions (5 rounds of
 //! 1 s per query, medians);
@@ -81,6 +82,13 @@ async fn run(online: usize, offline: usize, round: Duration, rounds: usize) {
         assert_eq!(median.errors, 0, "{path} failed");
         println!("{median}  {path}");
     }
+    let mut figures = Vec::new();
+    for _ in 0..rounds {
+        figures.push(load(http, "/metrics", &key, 1, round).await);
+    }
+    let median = Figures::median(&figures);
+    assert_eq!(median.errors, 0, "/metrics failed");
+    println!("{median}  /metrics (one connection: the latency of a scrape)");
     drop(connected);
     node.stop().await;
 }
