@@ -104,7 +104,9 @@ async fn in_process(node: &vmq_node::node::Node, path: &str) {
     let runs = 200;
     for _ in 0..runs {
         let started = Instant::now();
-        let reply = admin::run(&line, node).await.expect("the command runs");
+        let reply = admin::run(&line, node, &admin::Caller::local())
+            .await
+            .expect("the command runs");
         let built = Instant::now();
         bytes = admin::render::to_json(&reply).len();
         render += built.elapsed();

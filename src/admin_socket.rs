@@ -13,7 +13,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
 use crate::accept::stopped;
-use crate::admin::{self, render, CommandLine, Format};
+use crate::admin::{self, render, Caller, CommandLine, Format};
 use crate::node::Node;
 
 /// A request larger than this is refused: no command line needs it.
@@ -111,7 +111,7 @@ async fn handle(stream: UnixStream, node: &Node) {
 pub async fn run(argv: &[String], node: &Node) -> Vec<Frame> {
     let line = CommandLine::from_argv(argv);
     let format = line.format.unwrap_or(Format::Human);
-    let (reply, exit) = match admin::run(&line, node).await {
+    let (reply, exit) = match admin::run(&line, node, &Caller::local()).await {
         Ok(reply) => (reply, 0),
         Err(error) => (error.to_reply(), 1),
     };

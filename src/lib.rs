@@ -8,11 +8,12 @@
 //!   bin/vmq-admin.rs  the CLI: argv → admin socket → print
 //!   node/             mod.rs: Node, run, start, RunningNode::stop (drain); launch.rs: bind, start actors, serve
 //!   bootstrap.rs      api_key_file and DOCKER_VERNEMQ_API_KEY imported at start
-//!   logging.rs        tracing subscriber, shutdown signals
+//!   logging/          tracing subscriber with a reloadable filter (LogControl), shutdown signals
 //!   config/           vernemq.conf parser, typed schema, embedded defaults, env overrides
 //!   admin/            the command tree: cmdline.rs (path+query / argv → CommandLine), args.rs
 //!                     (per-command checks), mod.rs (enum Command, parse, run), one file per group,
-//!                     reply.rs (data), render.rs (the only formatter), error.rs (AdminError)
+//!                     reply.rs (data), render.rs (the only formatter), error.rs (AdminError),
+//!                     audit.rs (audit lines of state-changing commands)
 //!   http/             serve (hyper, HTTP/1.1 + h2, TLS), routes.rs, auth.rs, health.rs,
 //!                     response.rs (THE error → status table)
 //!   tls.rs            rustls server configs for HTTPS and MQTT over TLS / secure WebSocket

@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         print!("{}", config.print());
         return ExitCode::SUCCESS;
     }
-    vmq_node::logging::init(config.log_level());
+    let log = vmq_node::logging::init(config.log_level());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
             return ExitCode::from(71);
         }
     };
-    ExitCode::from(runtime.block_on(node::run(config, &env)))
+    ExitCode::from(runtime.block_on(node::run(config, &env, log)))
 }
 
 fn usage(code: u8) -> ExitCode {

@@ -5,12 +5,14 @@
 
 pub mod api_key;
 pub mod args;
+pub mod audit;
 pub mod cluster;
 pub mod cmdline;
 pub mod config;
 pub mod error;
 pub mod listener;
 pub mod listener_start;
+pub mod log;
 pub mod metrics;
 pub mod node;
 pub mod plugin;
@@ -26,6 +28,7 @@ use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt as _;
 
+pub use audit::Caller;
 pub use cmdline::{CommandLine, Format};
 pub use error::AdminError;
 pub use reply::{Cell, Element, Reply, RowCells, RowSource, Table, Value};
@@ -87,15 +90,21 @@ pub enum Command {
     ConfigShow(config::Show),
     /// `describe key …`.
     ConfigDescribe(config::Describe),
+    /// `log show config`.
+    LogShowConfig(log::ShowConfig),
+    /// `log level`.
+    LogLevel(log::Level),
 }
 
 type Parser = fn(&CommandLine) -> Result<Command, AdminError>;
 
-/// A leaf of the tree: its path, usage text and parser.
+/// A leaf of the tree: its path, usage text and parser, and whether it changes state (then
+/// every run of it is written as an audit line, see `audit.rs`).
 struct Entry {
     path: &'static [&'static str],
     usage: &'static str,
     parse: Parser,
+    mutates: bool,
 }
 
 /// The commands, by path. `set`, `show` and `describe` take their keys as trailing words.
@@ -104,131 +113,169 @@ const COMMANDS: &[Entry] = &[
         path: &["api-key", "create"],
         usage: api_key::CREATE_USAGE,
         parse: |l| api_key::Create::parse(l).map(Command::ApiKeyCreate),
+        mutates: true,
     },
     Entry {
         path: &["api-key", "add"],
         usage: api_key::ADD_USAGE,
         parse: |l| api_key::Add::parse(l).map(Command::ApiKeyAdd),
+        mutates: true,
     },
     Entry {
         path: &["api-key", "delete"],
         usage: api_key::DELETE_USAGE,
         parse: |l| api_key::Delete::parse(l).map(Command::ApiKeyDelete),
+        mutates: true,
     },
     Entry {
         path: &["api-key", "show"],
         usage: api_key::SHOW_USAGE,
         parse: |l| api_key::Show::parse(l).map(Command::ApiKeyShow),
+        mutates: false,
     },
     Entry {
         path: &["cluster", "show"],
         usage: cluster::SHOW_USAGE,
         parse: |l| cluster::Show::parse(l).map(Command::ClusterShow),
+        mutates: false,
     },
     Entry {
         path: &["listener", "show"],
         usage: listener::SHOW_USAGE,
         parse: |l| listener::Show::parse(l).map(Command::ListenerShow),
+        mutates: false,
     },
     Entry {
         path: &["listener", "start"],
         usage: listener_start::START_USAGE,
         parse: |l| listener_start::Start::parse(l).map(Command::ListenerStart),
+        mutates: true,
     },
     Entry {
         path: &["listener", "stop"],
         usage: listener::STOP_USAGE,
         parse: |l| listener::Stop::parse(l).map(Command::ListenerStop),
+        mutates: true,
     },
     Entry {
         path: &["listener", "restart"],
         usage: listener::RESTART_USAGE,
         parse: |l| listener::Restart::parse(l).map(Command::ListenerRestart),
+        mutates: true,
     },
     Entry {
         path: &["listener", "delete"],
         usage: listener::DELETE_USAGE,
         parse: |l| listener::Delete::parse(l).map(Command::ListenerDelete),
+        mutates: true,
     },
     Entry {
         path: &["metrics", "show"],
         usage: metrics::SHOW_USAGE,
         parse: |l| metrics::Show::parse(l).map(Command::MetricsShow),
+        mutates: false,
     },
     Entry {
         path: &["metrics", "reset"],
         usage: metrics::RESET_USAGE,
         parse: |l| metrics::Reset::parse(l).map(Command::MetricsReset),
+        mutates: true,
     },
     Entry {
         path: &["node", "status"],
         usage: node::STATUS_USAGE,
         parse: |l| node::Status::parse(l).map(Command::NodeStatus),
+        mutates: false,
     },
     Entry {
         path: &["plugin", "show"],
         usage: plugin::SHOW_USAGE,
         parse: |l| plugin::Show::parse(l).map(Command::PluginShow),
+        mutates: false,
     },
     Entry {
         path: &["plugin", "enable"],
         usage: plugin::ENABLE_USAGE,
         parse: |l| plugin::Enable::parse(l).map(Command::PluginEnable),
+        mutates: true,
     },
     Entry {
         path: &["plugin", "disable"],
         usage: plugin::DISABLE_USAGE,
         parse: |l| plugin::Disable::parse(l).map(Command::PluginDisable),
+        mutates: true,
     },
     Entry {
         path: &["retain", "show"],
         usage: retain::SHOW_USAGE,
         parse: |l| retain::Show::parse(l).map(Command::RetainShow),
+        mutates: false,
     },
     Entry {
         path: &["retain", "delete"],
         usage: retain::DELETE_USAGE,
         parse: |l| retain::Delete::parse(l).map(Command::RetainDelete),
+        mutates: true,
     },
     Entry {
         path: &["session", "show"],
         usage: session_show::SHOW_USAGE,
         parse: |l| session_show::Show::parse(l).map(Command::SessionShow),
+        mutates: false,
     },
     Entry {
         path: &["session", "disconnect"],
         usage: session::DISCONNECT_USAGE,
         parse: |l| session::Disconnect::parse(l).map(Command::SessionDisconnect),
+        mutates: true,
     },
     Entry {
         path: &["session", "disconnect", "clients"],
         usage: session::DISCONNECT_CLIENTS_USAGE,
         parse: |l| session::Disconnect::parse_clients(l).map(Command::SessionDisconnect),
+        mutates: true,
     },
     Entry {
         path: &["session", "reauthorize"],
         usage: session::REAUTHORIZE_USAGE,
         parse: |l| session::Reauthorize::parse(l).map(Command::SessionReauthorize),
+        mutates: true,
     },
     Entry {
         path: &["session", "unsubscribe"],
         usage: session::UNSUBSCRIBE_USAGE,
         parse: |l| session::Unsubscribe::parse(l).map(Command::SessionUnsubscribe),
+        mutates: true,
     },
     Entry {
         path: &["set"],
         usage: config::SET_USAGE,
         parse: |l| config::Set::parse(l).map(Command::ConfigSet),
+        mutates: true,
     },
     Entry {
         path: &["show"],
         usage: config::SHOW_USAGE,
         parse: |l| config::Show::parse(l).map(Command::ConfigShow),
+        mutates: false,
     },
     Entry {
         path: &["describe"],
         usage: config::DESCRIBE_USAGE,
         parse: |l| config::Describe::parse(l).map(Command::ConfigDescribe),
+        mutates: false,
+    },
+    Entry {
+        path: &["log", "show", "config"],
+        usage: log::SHOW_CONFIG_USAGE,
+        parse: |l| log::ShowConfig::parse(l).map(Command::LogShowConfig),
+        mutates: false,
+    },
+    Entry {
+        path: &["log", "level"],
+        usage: log::LEVEL_USAGE,
+        parse: |l| log::Level::parse(l).map(Command::LogLevel),
+        mutates: true,
     },
 ];
 
@@ -237,6 +284,7 @@ const GROUPS: &[(&str, &str)] = &[
     ("api-key", api_key::GROUP_USAGE),
     ("cluster", cluster::GROUP_USAGE),
     ("listener", listener::GROUP_USAGE),
+    ("log", log::GROUP_USAGE),
     ("metrics", metrics::GROUP_USAGE),
     ("node", node::GROUP_USAGE),
     ("plugin", plugin::GROUP_USAGE),
@@ -261,6 +309,7 @@ pub const TOP_USAGE: &str = "Usage: vmq-admin <sub-command>
     set         Set a configuration value at run time
     show        Show configuration values
     describe    Describe configuration keys
+    log         Show and change log levels
   Use --help after a sub-command for more details.
 ";
 
@@ -271,7 +320,7 @@ impl Command {
     /// Resolves the words to a command and checks its arguments.
     pub fn parse(line: &CommandLine) -> Result<Command, AdminError> {
         let words = line.words.as_slice();
-        match command_index(line).map(|index| &COMMANDS[index]) {
+        match entry_for(words) {
             Some(entry) if line.help => Ok(Command::Help(entry.usage)),
             Some(entry) => (entry.parse)(line),
             None => {
@@ -314,6 +363,8 @@ impl Command {
             Command::ConfigSet(cmd) => cmd.execute(node).await,
             Command::ConfigShow(cmd) => cmd.execute(node),
             Command::ConfigDescribe(cmd) => cmd.execute(),
+            Command::LogShowConfig(cmd) => Ok(cmd.execute(node)),
+            Command::LogLevel(cmd) => cmd.execute(node),
         }
     }
 }
@@ -325,11 +376,24 @@ pub fn command_paths() -> impl Iterator<Item = &'static [&'static str]> {
 
 /// The table index of the command `line` names, if it names one.
 pub fn command_index(line: &CommandLine) -> Option<usize> {
-    let words = line.words.as_slice();
+    index_for(&line.words)
+}
+
+/// The command the words name.
+fn entry_for(words: &[String]) -> Option<&'static Entry> {
+    index_for(words).map(|index| &COMMANDS[index])
+}
+
+fn index_for(words: &[String]) -> Option<usize> {
     COMMANDS.iter().position(|entry| match words.first() {
         Some(first) if KEYS_AS_WORDS.contains(&first.as_str()) => entry.path == [first.as_str()],
         _ => entry.path.iter().eq(words.iter()),
     })
+}
+
+/// Whether running `line` changes state (`--help` never does).
+fn mutates(line: &CommandLine) -> bool {
+    !line.help && entry_for(&line.words).is_some_and(|entry| entry.mutates)
 }
 
 fn is_group_path(words: &[String]) -> bool {
@@ -348,9 +412,20 @@ fn group_usage(words: &[String]) -> &'static str {
         .map_or(TOP_USAGE, |(_, usage)| usage)
 }
 
-/// Parses and runs one command line. A panic inside a command becomes `AdminError::Internal`
-/// instead of killing the connection that asked.
-pub async fn run(line: &CommandLine, node: &Node) -> Result<Reply, AdminError> {
+/// Parses and runs one command line for `caller`; a command that changes state is written as
+/// an audit line, whatever its outcome. A panic inside a command becomes
+/// `AdminError::Internal` instead of killing the connection that asked.
+pub async fn run(line: &CommandLine, node: &Node, caller: &Caller) -> Result<Reply, AdminError> {
+    // The words only: arguments may hold secrets.
+    tracing::debug!(command = ?line.words, "running an admin command");
+    let outcome = parse_and_execute(line, node).await;
+    if mutates(line) {
+        audit::record(line, caller, &outcome);
+    }
+    outcome
+}
+
+async fn parse_and_execute(line: &CommandLine, node: &Node) -> Result<Reply, AdminError> {
     let command = Command::parse(line)?;
     match AssertUnwindSafe(command.execute(node)).catch_unwind().await {
         Ok(outcome) => outcome,
@@ -414,6 +489,20 @@ mod tests {
             parse(&[]).expect_err("must fail"),
             AdminError::UnknownCommand { usage: TOP_USAGE }
         );
+    }
+
+    #[test]
+    fn only_state_changing_commands_are_audited() {
+        let audited = |argv: &[&str]| mutates(&CommandLine::from_argv(argv));
+        assert!(audited(&["api-key", "add", "key=k"]));
+        assert!(audited(&["set", "allow_anonymous=on"]));
+        assert!(audited(&["log", "level"]));
+        assert!(audited(&["session", "disconnect", "clients"]));
+        assert!(!audited(&["api-key", "add", "--help"]));
+        assert!(!audited(&["cluster", "show"]));
+        assert!(!audited(&["show", "allow_anonymous"]));
+        assert!(!audited(&["log", "show", "config"]));
+        assert!(!audited(&["nope"]));
     }
 
     #[test]

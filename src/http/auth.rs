@@ -7,6 +7,7 @@ use hyper::header::AUTHORIZATION;
 use hyper::HeaderMap;
 use vmq_actors::Scope;
 
+use crate::admin::audit::masked_key;
 use crate::config::{AuthMode, HttpListener, HttpModule};
 use crate::node::Node;
 
@@ -18,18 +19,40 @@ pub fn is_authorized(
     module: HttpModule,
     headers: &HeaderMap,
 ) -> bool {
+    check(node, listener, module, headers, |_| ()).is_some()
+}
+
+/// [`is_authorized`], and who got in: `Some(None)` when the module needs no key,
+/// `Some(Some(caller))` with the key masked when a key opened it, `None` when refused.
+pub fn authorized_caller(
+    node: &Node,
+    listener: &HttpListener,
+    module: HttpModule,
+    headers: &HeaderMap,
+) -> Option<Option<String>> {
+    check(node, listener, module, headers, masked_key)
+}
+
+/// `Some(None)` for a module without auth, `Some(Some(seen(key)))` for an accepted key.
+fn check<R>(
+    node: &Node,
+    listener: &HttpListener,
+    module: HttpModule,
+    headers: &HeaderMap,
+    seen: impl FnOnce(&[u8]) -> R,
+) -> Option<Option<R>> {
     if node
         .settings
         .read(|config| config.auth_mode(listener, module))
         == AuthMode::NoAuth
     {
-        return true;
+        return Some(None);
     }
     let mut buffer = [0u8; MAX_BASIC_CREDENTIALS];
-    match presented_key(headers, &mut buffer) {
-        Some(key) => node.vault.authorize(key, scope_of(module), Utc::now()),
-        None => false,
-    }
+    let key = presented_key(headers, &mut buffer)?;
+    node.vault
+        .authorize(key, scope_of(module), Utc::now())
+        .then(|| Some(seen(key)))
 }
 
 /// Decoded Basic credentials longer than this are refused (no key is that long).

@@ -6,6 +6,7 @@ pub mod health;
 pub mod response;
 pub mod routes;
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,8 +45,9 @@ pub async fn serve(
         accepting,
         DRAIN_TIMEOUT,
         "http",
-        |stream, _peer| {
+        |stream, peer| {
             let connection = Connection {
+                peer,
                 ctx: Arc::clone(&ctx),
                 tls: tls.clone(),
                 guard: counts.open(),
@@ -60,6 +62,7 @@ pub async fn serve(
 
 /// One accepted connection and what serving it needs.
 struct Connection {
+    peer: SocketAddr,
     ctx: Arc<HttpContext>,
     tls: Option<TlsAcceptor>,
     guard: vmq_actors::ConnectionGuard,
@@ -100,6 +103,7 @@ impl Connection {
         let (drain_tx, drain_rx) = oneshot::channel();
         let mut served = AbortOnDrop(tokio::spawn(serve_connection(
             stream,
+            self.peer,
             Arc::clone(&self.ctx),
             self.header_timeout,
             Arc::clone(&seen_request),
@@ -144,6 +148,7 @@ impl Drop for AbortOnDrop {
 /// hyper on one connection; on `drain` it finishes the request in flight and closes.
 async fn serve_connection<S>(
     stream: S,
+    peer: SocketAddr,
     ctx: Arc<HttpContext>,
     header_timeout: Duration,
     seen_request: Arc<AtomicBool>,
@@ -152,8 +157,9 @@ async fn serve_connection<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let builder = http_builder(header_timeout);
-    let service = service_fn(move |request| {
+    let service = service_fn(move |mut request: hyper::Request<_>| {
         seen_request.store(true, Ordering::Relaxed);
+        request.extensions_mut().insert(routes::PeerAddr(peer));
         routes::route_incoming(request, Arc::clone(&ctx))
     });
     let connection = builder.serve_connection(TokioIo::new(stream), service);

@@ -9,9 +9,9 @@ use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::api_v2::{api_v2, API_V2};
-use super::auth::is_authorized;
+use super::auth::{authorized_caller, is_authorized};
 use super::response::{self, Body};
-use crate::admin::{self, CommandLine};
+use crate::admin::{self, Caller, CommandLine};
 use crate::config::{HttpListener, HttpModule};
 use crate::node::Node;
 
@@ -29,6 +29,10 @@ pub struct HttpContext {
     /// The listener (its auth-mode overrides).
     pub listener: Arc<HttpListener>,
 }
+
+/// The client's address, put in each request's extensions by the connection that read it.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub std::net::SocketAddr);
 
 /// Handles one request and counts it in `http_requests`. Never fails: every outcome is a
 /// response.
@@ -103,14 +107,15 @@ where
         Method::OPTIONS => return cors_preflight(),
         _ => return response::method_not_allowed(API_V1_METHODS),
     }
-    if !is_authorized(
+    let Some(key) = authorized_caller(
         &ctx.node,
         &ctx.listener,
         HttpModule::MgmtApi,
         request.headers(),
-    ) {
+    ) else {
         return response::unauthorized();
-    }
+    };
+    let peer = request.extensions().get::<PeerAddr>().map(|peer| peer.0);
     let (parts, body) = request.into_parts();
     let form = match read_form(&parts, body).await {
         Ok(form) => form,
@@ -119,7 +124,8 @@ where
     let words = parts.uri.path().get(API_V1.len()..).unwrap_or_default();
     let line = CommandLine::from_http(words, parts.uri.query(), form.as_deref());
     let endpoint = ctx.node.metrics.http().command(admin::command_index(&line));
-    let mut response = response::command_response(admin::run(&line, &ctx.node).await);
+    let caller = Caller::http(peer, key);
+    let mut response = response::command_response(admin::run(&line, &ctx.node, &caller).await);
     response.extensions_mut().insert(endpoint);
     response
 }

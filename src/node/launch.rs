@@ -19,6 +19,7 @@ use super::{Node, StartError};
 use crate::bootstrap;
 use crate::config::{Config, HttpListener, HttpScheme, MqttListener, TlsVersions};
 use crate::http::{self, HttpContext};
+use crate::logging::LogControl;
 use crate::metrics::NodeMetrics;
 use vmq_actors::metrics::Metrics;
 
@@ -92,9 +93,10 @@ pub(super) async fn launch(
     supervisor: &SupervisorHandle,
     config: Config,
     env: &[(String, String)],
+    log: LogControl,
 ) -> Result<Launched, StartError> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let node = start_actors(supervisor, config.clone(), stop_rx.clone()).await?;
+    let node = start_actors(supervisor, config.clone(), stop_rx.clone(), log).await?;
     bootstrap::import_keys(&node, &config, env).await?;
     let mut servers = Vec::new();
     let mut mqtt_addrs = Vec::new();
@@ -154,6 +156,7 @@ async fn start_actors(
     supervisor: &SupervisorHandle,
     config: Config,
     stop: watch::Receiver<bool>,
+    log: LogControl,
 ) -> Result<Node, StartError> {
     let data_dir = config.data_dir();
     let vault = VaultHandle::start(data_dir.join("api_keys.json"), supervisor)
@@ -193,6 +196,7 @@ async fn start_actors(
         sessions,
         plugins,
         metrics,
+        log,
     })
 }
 

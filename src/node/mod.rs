@@ -15,6 +15,7 @@ use vmq_actors::{
 };
 
 use crate::config::{Config, HttpScheme};
+use crate::logging::{LogControl, LogFilter};
 use crate::metrics::{MessageCounts, NodeMetrics};
 use launch::{bind_all, launch, Launched};
 
@@ -35,6 +36,8 @@ pub struct Node {
     pub plugins: PluginsHandle,
     /// The metrics registry (`/metrics`, `metrics show`).
     pub metrics: Arc<NodeMetrics>,
+    /// The log levels (`log show config`, `log level`).
+    pub log: LogControl,
 }
 
 /// The figures `node status` reports. The MQTT data plane is what moves them; until a node has
@@ -185,8 +188,9 @@ impl RunningNode {
 }
 
 /// Runs a node until Ctrl-C or SIGTERM (then drains; exit code 0) or until its supervisor gives
-/// up (exit code 70). Returns the process exit code.
-pub async fn run(config: Config, env: &[(String, String)]) -> u8 {
+/// up (exit code 70). Returns the process exit code. `log` is the control [`crate::logging::init`]
+/// returned.
+pub async fn run(config: Config, env: &[(String, String)], log: LogControl) -> u8 {
     let mut signal = match crate::logging::ShutdownSignal::install() {
         Ok(signal) => signal,
         Err(error) => {
@@ -194,7 +198,7 @@ pub async fn run(config: Config, env: &[(String, String)]) -> u8 {
             return 71;
         }
     };
-    let running = match start(config, env).await {
+    let running = match start_with_log(config, env, log).await {
         Ok(running) => running,
         Err(error) => {
             tracing::error!(%error, "the node could not start");
@@ -215,14 +219,28 @@ pub async fn run(config: Config, env: &[(String, String)]) -> u8 {
 }
 
 /// Starts everything; every listener is bound before this returns.
-/// `env` is the process environment (for the bootstrap key).
+/// `env` is the process environment (for the bootstrap key). The node's log control is detached
+/// (see [`LogControl`]): use [`start_with_log`] to give it the process's subscriber.
 pub async fn start(config: Config, env: &[(String, String)]) -> Result<RunningNode, StartError> {
+    let console = config
+        .log_level()
+        .parse()
+        .unwrap_or(crate::logging::LogLevel::Info);
+    start_with_log(config, env, LogControl::detached(LogFilter::new(console))).await
+}
+
+/// [`start`] with the log control `log level` changes.
+pub async fn start_with_log(
+    config: Config,
+    env: &[(String, String)],
+    log: LogControl,
+) -> Result<RunningNode, StartError> {
     let bound = bind_all(&config).await?;
     let socket_path = bound.socket_path.clone();
     let (supervisor, _join) = SupervisorHandle::start()
         .await
         .map_err(StartError::Internal)?;
-    match launch(bound, &supervisor, config, env).await {
+    match launch(bound, &supervisor, config, env, log).await {
         Ok(Launched {
             node,
             servers,

@@ -14,6 +14,7 @@ mod health;
 mod keys;
 mod listener_transports;
 mod listeners;
+mod log_cmds;
 mod metrics;
 mod mqtt;
 mod mqtt_auth;

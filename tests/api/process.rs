@@ -167,7 +167,22 @@ impl Running {
 
     /// The first stderr line (from the start) containing `needle`, waiting up to `DEADLINE`.
     pub fn wait_for_line(&mut self, needle: &str) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+        self.wait_for_line_since(0, needle)
+    }
+
+    /// How many stderr lines were read so far: a mark for `wait_for_line_since`, `seen_since`.
+    pub fn mark(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// The stderr lines read after `mark` (each `wait_*` reads up to the line it returns).
+    pub fn seen_since(&self, mark: usize) -> &[String] {
+        self.seen.get(mark..).unwrap_or_default()
+    }
+
+    /// The first stderr line after `mark` containing `needle`, waiting up to `DEADLINE`.
+    pub fn wait_for_line_since(&mut self, mark: usize, needle: &str) -> String {
+        if let Some(line) = self.seen_since(mark).iter().find(|l| l.contains(needle)) {
             return line.clone();
         }
         let deadline = Instant::now() + DEADLINE;
