@@ -45,23 +45,33 @@ where
         return api_v2(request.method(), path, uri.query(), request.headers(), ctx).await;
     }
     if let Some(check) = super::health::check_for(path) {
-        if !matches!(*request.method(), Method::GET | Method::HEAD) {
-            return response::method_not_allowed("GET, HEAD");
-        }
-        if !is_authorized(
-            &ctx.node,
-            &ctx.listener,
-            HttpModule::Health,
-            request.headers(),
-        ) {
-            return response::unauthorized();
-        }
-        return super::health::respond(check, &ctx.node);
+        return refusal(&request, ctx, HttpModule::Health)
+            .unwrap_or_else(|| super::health::respond(check, &ctx.node));
+    }
+    if let Some(page) = super::status::page_for(path) {
+        return refusal(&request, ctx, HttpModule::Status)
+            .unwrap_or_else(|| super::status::respond(page, &ctx.node));
     }
     response::alert(
         StatusCode::NOT_FOUND,
         "no such endpoint: see the README for the API",
     )
+}
+
+/// Why a GET/HEAD-only endpoint of `module` refuses the request: 405 for other methods, 401
+/// without a key its auth mode needs; `None` to serve it.
+fn refusal<B>(
+    request: &Request<B>,
+    ctx: &HttpContext,
+    module: HttpModule,
+) -> Option<Response<Body>> {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return Some(response::method_not_allowed("GET, HEAD"));
+    }
+    if !is_authorized(&ctx.node, &ctx.listener, module, request.headers()) {
+        return Some(response::unauthorized());
+    }
+    None
 }
 
 async fn api_v1<B>(request: Request<B>, ctx: &HttpContext) -> Response<Body>
