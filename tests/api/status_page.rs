@@ -111,15 +111,43 @@ async fn settled(node: &TestNode, want: u64) -> Value {
     }
 }
 
-fn save_png(path: &Path, png: &[u8], width: u32, height: u32) {
-    assert_eq!(png_size(png), (width, height), "{}", path.display());
+/// A screenshot of the viewport (`width` × `height`), checked to be a non-trivial PNG, saved.
+async fn screenshot(browser: &mut Browser, path: &Path, width: u32, height: u32) -> usize {
+    let png = browser.screenshot_png().await;
+    assert_eq!(png_size(&png), (width, height), "{}", path.display());
     assert!(
         png.len() > 15_000,
         "a near-empty screenshot: {} bytes",
         png.len()
     );
-    std::fs::write(path, png).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    std::fs::write(path, &png).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
     println!("screenshot: {} ({} bytes)", path.display(), png.len());
+    png.len()
+}
+
+/// On a phone nothing is wider than the screen, in light and dark mode.
+async fn assert_fits_a_phone_light_and_dark(browser: &mut Browser) {
+    browser.set_viewport(390, 844, true).await;
+    let widths = "[document.documentElement.scrollWidth, window.innerWidth]";
+    let widths = browser.eval(widths).await;
+    assert_eq!(
+        widths,
+        serde_json::json!([390, 390]),
+        "scrollWidth, innerWidth"
+    );
+    screenshot(browser, &target_dir().join("status-phone.png"), 390, 844).await;
+    let background = "getComputedStyle(document.body).backgroundColor";
+    let light = browser.eval(background).await;
+    browser.set_dark(true).await;
+    let dark = browser.eval(background).await;
+    assert_ne!(light, dark, "prefers-color-scheme: dark changes nothing");
+    screenshot(
+        browser,
+        &target_dir().join("status-phone-dark.png"),
+        390,
+        844,
+    )
+    .await;
 }
 
 fn target_dir() -> PathBuf {
@@ -169,41 +197,9 @@ async fn the_status_page_shows_status_json_live_in_a_real_browser() {
         rate.parse::<f64>().is_ok(),
         "msg_in_rate {rate:?} in {page}"
     );
-    save_png(
-        &target_dir().join("status-laptop.png"),
-        &browser.screenshot_png().await,
-        1280,
-        800,
-    );
-
-    // A phone: nothing wider than the screen.
-    browser.set_viewport(390, 844, true).await;
-    let widths = browser
-        .eval("[document.documentElement.scrollWidth, window.innerWidth]")
-        .await;
-    assert_eq!(
-        widths,
-        serde_json::json!([390, 390]),
-        "scrollWidth, innerWidth"
-    );
-    save_png(
-        &target_dir().join("status-phone.png"),
-        &browser.screenshot_png().await,
-        390,
-        844,
-    );
-    let background = "getComputedStyle(document.body).backgroundColor";
-    let light = browser.eval(background).await;
-    browser.set_dark(true).await;
-    let dark = browser.eval(background).await;
-    assert_ne!(light, dark, "prefers-color-scheme: dark changes nothing");
-    let dark_png = browser.screenshot_png().await;
-    save_png(
-        &target_dir().join("status-phone-dark.png"),
-        &dark_png,
-        390,
-        844,
-    );
+    let laptop = target_dir().join("status-laptop.png");
+    screenshot(&mut browser, &laptop, 1280, 800).await;
+    assert_fits_a_phone_light_and_dark(&mut browser).await;
 
     // The node goes away: the page says so and keeps the last figures, dimmed.
     drop(plant);
@@ -259,11 +255,10 @@ async fn readme_screenshot() {
         .and_then(|h| u32::try_from(h).ok())
         .expect("a height");
     browser.set_viewport(1280, height, false).await;
-    let png = browser.screenshot_png().await;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/status.png");
     std::fs::create_dir_all(path.parent().expect("docs/")).expect("docs/ created");
-    save_png(&path, &png, 1280, height);
-    assert!(png.len() < 300_000, "keep the README's screenshot small");
+    let bytes = screenshot(&mut browser, &path, 1280, height).await;
+    assert!(bytes < 300_000, "keep the README's screenshot small");
     traffic.abort();
     drop(plant);
     node.stop().await;
