@@ -61,7 +61,12 @@ impl Browser {
             .stderr(Stdio::piped())
             .process_group(0)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e}; install a browser with `apt-get install chromium`",
+                    binary.display()
+                )
+            });
         let stderr = process.stderr.take().expect("stderr is piped");
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         let url = devtools_url(stderr, Arc::clone(&stderr_tail)).await;
