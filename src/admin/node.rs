@@ -4,7 +4,7 @@ use super::args::{ArgSpec, Args};
 use super::cmdline::CommandLine;
 use super::error::AdminError;
 use super::reply::{Cell, Reply, Table};
-use crate::node::Node;
+use crate::node::{Figure, Node};
 
 /// `vmq-admin node`.
 pub const GROUP_USAGE: &str = "Usage: vmq-admin node <sub-command>
@@ -35,24 +35,13 @@ impl Status {
 
     /// VerneMQ's rows, from the session index and the data plane's counters.
     pub fn execute(self, node: &Node) -> Reply {
-        let figures = node.figures();
-        let rows: [(&str, Cell); 13] = [
-            ("num_online", figures.num_online.into()),
-            ("num_offline", figures.num_offline.into()),
-            ("msg_in", figures.msg_in.into()),
-            ("msg_out", figures.msg_out.into()),
-            ("queue_in", figures.queue_in.into()),
-            ("queue_out", figures.queue_out.into()),
-            ("queue_drop", figures.queue_drop.into()),
-            ("queue_unhandled", figures.queue_unhandled.into()),
-            ("num_subscriptions", figures.num_subscriptions.into()),
-            ("num_retained", figures.num_retained.into()),
-            ("matches_local", figures.matches_local.into()),
-            ("matches_remote", figures.matches_remote.into()),
-            ("version", env!("CARGO_PKG_VERSION").into()),
-        ];
+        let rows = node.figures().rows();
         let mut table = Table::new(["Status", "Value"]);
         for (name, value) in rows {
+            let value = match value {
+                Figure::Count(count) => Cell::from(count),
+                Figure::Text(text) => Cell::from(text),
+            };
             table.push(vec![name.into(), value]);
         }
         Reply::table(table)

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod health;
 pub mod response;
 pub mod routes;
+pub mod status;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

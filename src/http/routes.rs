@@ -60,20 +60,20 @@ where
         return api_v1(request, ctx).await;
     }
     if path == "/metrics" {
-        if let Some(refusal) = refuse_read(&request, ctx, HttpModule::Metrics) {
-            return refusal;
-        }
-        return response::prometheus_text(ctx.node.metrics.exposition());
+        return refusal(&request, ctx, HttpModule::Metrics)
+            .unwrap_or_else(|| response::prometheus_text(ctx.node.metrics.exposition()));
     }
     if path == API_V2 || path.starts_with("/api/v2/") {
         let uri = request.uri();
         return api_v2(request.method(), path, uri.query(), request.headers(), ctx).await;
     }
     if let Some(check) = super::health::check_for(path) {
-        if let Some(refusal) = refuse_read(&request, ctx, HttpModule::Health) {
-            return refusal;
-        }
-        return super::health::respond(check, &ctx.node);
+        return refusal(&request, ctx, HttpModule::Health)
+            .unwrap_or_else(|| super::health::respond(check, &ctx.node));
+    }
+    if let Some(page) = super::status::page_for(path) {
+        return refusal(&request, ctx, HttpModule::Status)
+            .unwrap_or_else(|| super::status::respond(page, &ctx.node));
     }
     response::alert(
         StatusCode::NOT_FOUND,
@@ -81,9 +81,9 @@ where
     )
 }
 
-/// The refusal of a request to a read-only endpoint of `module`: 405 unless GET or HEAD, 401
-/// without the credentials the module's auth mode asks for.
-fn refuse_read<B>(
+/// Why a GET/HEAD-only endpoint of `module` refuses the request: 405 for other methods, 401
+/// without a key its auth mode needs; `None` to serve it.
+fn refusal<B>(
     request: &Request<B>,
     ctx: &HttpContext,
     module: HttpModule,

@@ -70,6 +70,39 @@ pub struct NodeFigures {
     pub matches_remote: u64,
 }
 
+/// One `node status` value: a count, or the version text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Figure {
+    /// A counter or gauge.
+    Count(u64),
+    /// Text (the version).
+    Text(&'static str),
+}
+
+impl NodeFigures {
+    /// The `node status` rows, in VerneMQ's order: the one list `node status` and `/status.json`
+    /// both show, so they always agree.
+    pub fn rows(&self) -> [(&'static str, Figure); 13] {
+        use Figure::{Count, Text};
+        [
+            ("num_online", Count(self.num_online)),
+            ("num_offline", Count(self.num_offline)),
+            ("msg_in", Count(self.msg_in)),
+            ("msg_out", Count(self.msg_out)),
+            ("queue_in", Count(self.queue_in)),
+            ("queue_out", Count(self.queue_out)),
+            ("queue_drop", Count(self.queue_drop)),
+            ("queue_unhandled", Count(self.queue_unhandled)),
+            ("num_subscriptions", Count(self.num_subscriptions)),
+            ("num_retained", Count(self.num_retained)),
+            ("matches_local", Count(self.matches_local)),
+            ("matches_remote", Count(self.matches_remote)),
+            ("version", Text(env!("CARGO_PKG_VERSION"))),
+        ]
+    }
+}
+
 impl Node {
     /// This node's name.
     pub fn name(&self) -> &NodeName {

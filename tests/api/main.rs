@@ -1,5 +1,6 @@
 //! The integration tests: real nodes on 127.0.0.1:0, a real HTTP client, the built binaries.
 
+mod browser;
 mod process;
 mod raw;
 mod support;
@@ -32,4 +33,6 @@ mod router;
 mod session_cmds;
 mod sessions;
 mod status_codes;
+mod status_json;
+mod status_page;
 mod tls;

@@ -1,0 +1,186 @@
+//! `/status.json` (the node's figures, cluster members and listeners in VerneMQ's shape) and
+//! `/status`, the self-contained live HTML page that polls it.
+
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
+use serde_json::{json, Map, Value};
+use vmq_actors::{ListenerInfo, Member};
+
+use super::response::{self, Body};
+use crate::node::{Node, NodeFigures};
+
+/// The page: inline CSS and JS only, so the CSP below can forbid everything else.
+const PAGE: &str = include_str!("status_page.html");
+
+/// Inline script and style, fetches to this origin only, nothing loaded from anywhere.
+const PAGE_CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; \
+    style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; \
+    form-action 'none'; frame-ancestors 'none'";
+
+/// The two status paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusPage {
+    /// `/status.json`.
+    Json,
+    /// `/status`.
+    Html,
+}
+
+/// The status page behind a path, if it is one.
+pub fn page_for(path: &str) -> Option<StatusPage> {
+    match path {
+        "/status.json" => Some(StatusPage::Json),
+        "/status" => Some(StatusPage::Html),
+        _ => None,
+    }
+}
+
+/// The page, never cached (the figures change all the time).
+pub fn respond(page: StatusPage, node: &Node) -> Response<Body> {
+    let mut response = match page {
+        StatusPage::Json => response::json(StatusCode::OK, status_json(node).to_string()),
+        StatusPage::Html => html(),
+    };
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn html() -> Response<Body> {
+    let mut response = Response::new(Body::new(PAGE.into()));
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+    response
+}
+
+/// `[{"<node>": {<node status rows>, "mystatus": [{…}], "listeners": [{…}]}}]`.
+pub fn status_json(node: &Node) -> Value {
+    let listeners = node.listeners.entries();
+    status_of(
+        node.name().as_str(),
+        &node.figures(),
+        &node.cluster.members(),
+        listeners.iter().map(|entry| &entry.info),
+    )
+}
+
+/// The body for one node from its parts (keys sorted, as VerneMQ's encoder writes them).
+pub fn status_of<'a>(
+    name: &str,
+    figures: &NodeFigures,
+    members: &[Member],
+    listeners: impl Iterator<Item = &'a ListenerInfo>,
+) -> Value {
+    let mut status: Map<String, Value> = figures
+        .rows()
+        .into_iter()
+        .map(|(key, figure)| (key.to_owned(), json!(figure)))
+        .collect();
+    let mystatus: Map<String, Value> = members
+        .iter()
+        .map(|member| (member.node.as_str().to_owned(), member.running.into()))
+        .collect();
+    status.insert("mystatus".to_owned(), json!([mystatus]));
+    let listeners: Vec<Value> = listeners.map(listener).collect();
+    status.insert("listeners".to_owned(), listeners.into());
+    json!([{ name: status }])
+}
+
+/// One listener as `listener show` lists it; the port is a number and the mountpoint a string.
+fn listener(info: &ListenerInfo) -> Value {
+    json!({
+        "type": info.kind,
+        "status": info.status.as_str(),
+        "ip": info.addr.ip().to_string(),
+        "port": info.addr.port(),
+        "mountpoint": info.mountpoint,
+        "max_conns": info.max_conns.map_or(json!("infinity"), Value::from),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use vmq_actors::{ConnectionCounts, ListenerStatus, NodeName};
+
+    use super::*;
+
+    fn info(kind: &'static str, addr: &str, mountpoint: &str, max: Option<u64>) -> ListenerInfo {
+        ListenerInfo {
+            kind,
+            name: "default".to_owned(),
+            addr: addr.parse().expect("an address"),
+            mountpoint: mountpoint.to_owned(),
+            max_conns: max,
+            tls: None,
+            mqtt: None,
+            status: ListenerStatus::Running,
+            counts: Arc::new(ConnectionCounts::default()),
+        }
+    }
+
+    fn member(name: &str, running: bool) -> Member {
+        Member {
+            node: NodeName::parse(name).expect("a node name"),
+            running,
+        }
+    }
+
+    #[test]
+    fn one_object_keyed_by_the_node_with_figures_members_and_listeners() {
+        let figures = NodeFigures {
+            num_online: 3,
+            msg_in: 7,
+            ..NodeFigures::default()
+        };
+        let members = [member("a@h", true), member("b@h", false)];
+        let listeners = [
+            info("mqtt", "127.0.0.1:1883", "", Some(10)),
+            info("http", "[::1]:8888", "mp", None),
+        ];
+        let body = status_of("a@h", &figures, &members, listeners.iter());
+        let node = &body[0]["a@h"];
+        assert_eq!(body.as_array().map(Vec::len), Some(1));
+        assert_eq!(node["num_online"], 3);
+        assert_eq!(node["msg_in"], 7);
+        assert_eq!(node["matches_remote"], 0);
+        assert_eq!(node["version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(node["mystatus"], json!([{ "a@h": true, "b@h": false }]));
+        assert_eq!(
+            node["listeners"],
+            json!([
+                {"type": "mqtt", "status": "running", "ip": "127.0.0.1", "port": 1883,
+                 "mountpoint": "", "max_conns": 10},
+                {"type": "http", "status": "running", "ip": "::1", "port": 8888,
+                 "mountpoint": "mp", "max_conns": "infinity"},
+            ])
+        );
+        // The 13 rows of `node status`, plus mystatus and listeners.
+        assert_eq!(node.as_object().map(Map::len), Some(15));
+    }
+
+    #[test]
+    fn only_the_two_exact_paths_are_status_pages() {
+        assert_eq!(page_for("/status.json"), Some(StatusPage::Json));
+        assert_eq!(page_for("/status"), Some(StatusPage::Html));
+        for path in ["/status/", "/status.json/", "/statusx", "/status.html"] {
+            assert_eq!(page_for(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_page_is_self_contained() {
+        assert!(PAGE.starts_with("<!doctype html>"));
+        // The SVG namespace is a name, not a fetch.
+        let page = PAGE.replace("http://www.w3.org/2000/svg", "");
+        for external in ["http://", "https://", "src=", "href=", "@import", "url("] {
+            assert!(!page.contains(external), "the page refers to {external}");
+        }
+    }
+}
