@@ -8,26 +8,37 @@
 mod catalog;
 mod family;
 mod packets;
+mod reasons;
+mod shards;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use catalog::{code_name, Protocols, COUNTERS, REASONED, VERSIONED};
-pub use catalog::{Counter, Reasoned, Versioned};
+pub use catalog::{Counter, Versioned};
+use catalog::{Protocols, COUNTERS, VERSIONED};
 pub use family::{Families, Family, Kind, Labels, Series, Value};
 pub use packets::{Direction, PacketCount};
+pub use reasons::Reasoned;
+use reasons::{code_name, REASONED};
+use shards::Sharded;
 
-/// Codes per reason-coded counter (a reason code is one byte).
-const CODES: usize = 256;
+/// Where the versioned counters start among the slots (after the plain ones).
+const VERSIONED_START: usize = COUNTERS.len();
+/// Where the reason-coded counters start (after both protocols' versioned ones).
+const REASONED_START: usize = VERSIONED_START + 2 * VERSIONED.len();
+/// Every counter slot.
+const SLOTS: usize = REASONED_START + reasons::SLOTS;
+
+fn versioned_slot(which: Versioned, v5: bool) -> usize {
+    VERSIONED_START + usize::from(v5) * VERSIONED.len() + which as usize
+}
+
+fn reasoned_slot(which: Reasoned, code: u8) -> Option<usize> {
+    reasons::slot(which, code).map(|slot| REASONED_START + slot)
+}
 
 /// The data plane's counters.
 #[derive(Debug)]
 pub struct Metrics {
     enabled: bool,
-    counters: [AtomicU64; COUNTERS.len()],
-    /// `[mqtt_version 4, mqtt_version 5]`.
-    versioned: [[AtomicU64; VERSIONED.len()]; 2],
-    /// `CODES` counters per reason-coded family.
-    reasoned: Vec<AtomicU64>,
+    counters: Sharded<SLOTS>,
 }
 
 impl Default for Metrics {
@@ -36,24 +47,12 @@ impl Default for Metrics {
     }
 }
 
-fn zeros<const N: usize>() -> [AtomicU64; N] {
-    std::array::from_fn(|_| AtomicU64::new(0))
-}
-
-fn bump(counter: &AtomicU64, n: u64) {
-    counter.fetch_add(n, Ordering::Relaxed);
-}
-
 impl Metrics {
     /// Counters at zero; with `enabled = false` nothing is ever counted.
     pub fn new(enabled: bool) -> Self {
         Self {
             enabled,
-            counters: zeros(),
-            versioned: [zeros(), zeros()],
-            reasoned: (0..REASONED.len() * CODES)
-                .map(|_| AtomicU64::new(0))
-                .collect(),
+            counters: Sharded::default(),
         }
     }
 
@@ -70,58 +69,45 @@ impl Metrics {
     /// Counts `n` for `counter`.
     pub fn add(&self, counter: Counter, n: usize) {
         if self.enabled && n > 0 {
-            bump(
-                &self.counters[counter as usize],
-                u64::try_from(n).unwrap_or(u64::MAX),
-            );
+            let n = u64::try_from(n).unwrap_or(u64::MAX);
+            self.counters.add(counter as usize, n);
         }
     }
 
     /// Counts one `which` event of an MQTT 5 (`v5`) or MQTT 3 connection.
     pub fn count_versioned(&self, which: Versioned, v5: bool) {
         if self.enabled {
-            bump(&self.versioned[usize::from(v5)][which as usize], 1);
+            self.counters.add(versioned_slot(which, v5), 1);
         }
     }
 
-    /// Counts one `which` packet with reason (or return) `code`.
+    /// Counts one `which` packet with reason (or return) `code`; a code the packet cannot
+    /// carry is not counted.
     pub fn count_reasoned(&self, which: Reasoned, code: u8) {
-        if self.enabled {
-            bump(
-                &self.reasoned[which as usize * CODES + usize::from(code)],
-                1,
-            );
+        if let Some(slot) = reasoned_slot(which, code).filter(|_| self.enabled) {
+            self.counters.add(slot, 1);
         }
     }
 
     /// The value of `counter`.
     pub fn get(&self, counter: Counter) -> u64 {
-        self.counters[counter as usize].load(Ordering::Relaxed)
+        self.counters.get(counter as usize)
     }
 
     /// The value of `which`, both protocols summed.
     pub fn get_versioned(&self, which: Versioned) -> u64 {
-        self.versioned
-            .iter()
-            .map(|by_kind| by_kind[which as usize].load(Ordering::Relaxed))
-            .sum()
+        let slots = [versioned_slot(which, false), versioned_slot(which, true)];
+        slots.iter().map(|slot| self.counters.get(*slot)).sum()
     }
 
     /// The value of `which` for reason (or return) `code`.
     pub fn get_reasoned(&self, which: Reasoned, code: u8) -> u64 {
-        self.reasoned[which as usize * CODES + usize::from(code)].load(Ordering::Relaxed)
+        reasoned_slot(which, code).map_or(0, |slot| self.counters.get(slot))
     }
 
     /// Sets every counter back to zero (`metrics reset`).
     pub fn reset(&self) {
-        let all = self
-            .counters
-            .iter()
-            .chain(self.versioned.iter().flatten())
-            .chain(self.reasoned.iter());
-        for counter in all {
-            counter.store(0, Ordering::Relaxed);
-        }
+        self.counters.reset();
     }
 
     /// Every counter as exported, zeros included.
@@ -136,15 +122,14 @@ impl Metrics {
                 if v5 && protocols == Protocols::V4 {
                     continue;
                 }
-                let value = self.versioned[usize::from(v5)][which as usize].load(Ordering::Relaxed);
+                let value = self.counters.get(versioned_slot(which, v5));
                 let labels = vec![("mqtt_version", version.into())];
                 families.push((name, help, Kind::Counter), labels, Value::Int(value));
             }
         }
         for spec in &REASONED {
             for &code in spec.codes {
-                let index = spec.which as usize * CODES + usize::from(code);
-                let value = self.reasoned[index].load(Ordering::Relaxed);
+                let value = self.get_reasoned(spec.which, code);
                 let labels = vec![
                     ("mqtt_version", spec.version.into()),
                     (spec.label, code_name(spec, code).into()),
