@@ -6,7 +6,6 @@
 
 use std::fmt::Error;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
@@ -28,11 +27,11 @@ impl Collector for Broker {
 
 /// The process's families, read at each scrape.
 #[derive(Debug)]
-pub(super) struct Process(pub(super) SystemTime);
+pub(super) struct Process(pub(super) Arc<Sources>);
 
 impl Collector for Process {
     fn encode(&self, encoder: DescriptorEncoder) -> Result<(), Error> {
-        encode_families(&super::process::families(self.0), encoder)
+        encode_families(&self.0.process(), encoder)
     }
 }
 

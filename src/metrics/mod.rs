@@ -16,6 +16,8 @@ use vmq_actors::{ListenersHandle, SessionsHandle};
 
 use exposition::{Broker, Process};
 pub use http::{Endpoint, HttpRequests};
+use process::OpenFds;
+use tokio::sync::watch;
 
 /// What the metrics are read from; cheap handles, no reference back to the node.
 #[derive(Debug)]
@@ -25,6 +27,7 @@ struct Sources {
     listeners: ListenersHandle,
     http: HttpRequests,
     started: SystemTime,
+    fds: Arc<OpenFds>,
 }
 
 impl Sources {
@@ -34,6 +37,11 @@ impl Sources {
         families.extend(self.gauges());
         families.extend(self.http.families());
         families
+    }
+
+    /// The process's metrics.
+    fn process(&self) -> Families {
+        process::families(self.started, &self.fds)
     }
 
     /// Gauges read from the sessions and listeners now.
@@ -92,21 +100,25 @@ pub struct NodeMetrics {
 
 impl NodeMetrics {
     /// The registry of node `node_name`, with metric names prefixed `<namespace>_` (none when
-    /// empty) on `/metrics`; every series is labelled `node` first.
+    /// empty) on `/metrics`; every series is labelled `node` first. Counts the process's open
+    /// file descriptors in the background until `stop` turns true.
     pub fn new(
         node_name: &str,
         namespace: &str,
-        sessions: SessionsHandle,
-        listeners: ListenersHandle,
+        handles: (SessionsHandle, ListenersHandle),
         command_paths: impl Iterator<Item = &'static [&'static str]>,
+        stop: watch::Receiver<bool>,
     ) -> Self {
-        let started = SystemTime::now();
+        let (sessions, listeners) = handles;
+        let fds = Arc::new(OpenFds::default());
+        fds.keep_counting(stop);
         let sources = Arc::new(Sources {
             data_plane: Arc::clone(sessions.metrics()),
             sessions,
             listeners,
             http: HttpRequests::new(command_paths),
-            started,
+            started: SystemTime::now(),
+            fds,
         });
         let node_label = (Cow::Borrowed("node"), Cow::Owned(node_name.to_owned()));
         let mut registry = Registry::with_labels(std::iter::once(node_label));
@@ -118,14 +130,14 @@ impl NodeMetrics {
                 .register_collector(broker),
         }
         // Process metrics keep Prometheus' usual names, without the namespace.
-        registry.register_collector(Box::new(Process(started)));
+        registry.register_collector(Box::new(Process(Arc::clone(&sources))));
         Self { sources, registry }
     }
 
     /// Every metric now, unprefixed (`metrics show`).
     pub fn families(&self) -> Families {
         let mut families = self.sources.broker();
-        families.extend(process::families(self.sources.started));
+        families.extend(self.sources.process());
         families
     }
 

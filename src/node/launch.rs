@@ -165,7 +165,7 @@ async fn start_actors(
     let cluster = ClusterHandle::start(config.nodename().clone(), supervisor)
         .await
         .map_err(StartError::Internal)?;
-    let listeners = ListenersHandle::start(supervisor, stop)
+    let listeners = ListenersHandle::start(supervisor, stop.clone())
         .await
         .map_err(StartError::Internal)?;
     let limits = crate::mqtt::session_settings(&config).limits;
@@ -184,9 +184,9 @@ async fn start_actors(
     let metrics = Arc::new(NodeMetrics::new(
         &settings.current().nodename().to_string(),
         settings.current().prometheus_namespace(),
-        sessions.clone(),
-        listeners.clone(),
+        (sessions.clone(), listeners.clone()),
         crate::admin::command_paths(),
+        stop.clone(),
     ));
     Ok(Node {
         vault,
