@@ -158,10 +158,9 @@ async fn serve_connection<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let builder = http_builder(header_timeout);
-    let service = service_fn(move |mut request: hyper::Request<_>| {
+    let service = service_fn(move |request: hyper::Request<_>| {
         seen_request.store(true, Ordering::Relaxed);
-        request.extensions_mut().insert(routes::PeerAddr(peer));
-        routes::route_incoming(request, Arc::clone(&ctx))
+        routes::route_incoming(request, Arc::clone(&ctx), peer)
     });
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);

@@ -1,5 +1,6 @@
 //! Which endpoint a request is for, its method and auth checks, then the command tree, `/api/v2` or the health checks.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,6 +14,7 @@ use super::auth::{authorized_caller, is_authorized};
 use super::response::{self, Body};
 use crate::admin::{self, Caller, CommandLine};
 use crate::config::{HttpListener, HttpModule};
+use crate::metrics::Endpoint;
 use crate::node::Node;
 
 /// Request bodies (POST form parameters) larger than this are refused with 413.
@@ -30,35 +32,47 @@ pub struct HttpContext {
     pub listener: Arc<HttpListener>,
 }
 
-/// The client's address, put in each request's extensions by the connection that read it.
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub std::net::SocketAddr);
-
-/// Handles one request and counts it in `http_requests`. Never fails: every outcome is a
-/// response.
+/// Handles one request from an unknown peer (in-process callers); see [`route_from`].
 pub async fn route<B>(request: Request<B>, ctx: &HttpContext) -> Response<Body>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    route_from(request, ctx, None).await
+}
+
+/// Handles one request from `peer` and counts it in `http_requests`. Never fails: every
+/// outcome is a response.
+pub async fn route_from<B>(
+    request: Request<B>,
+    ctx: &HttpContext,
+    peer: Option<SocketAddr>,
+) -> Response<Body>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let requests = ctx.node.metrics.http();
-    let by_path = requests.path(request.uri().path());
-    let mut response = dispatch(request, ctx).await;
-    // `/api/v1` names its command once the command line is read.
-    let endpoint = response.extensions_mut().remove().unwrap_or(by_path);
+    let path = request.uri().path();
+    let (response, endpoint) = if path == API_V1 || path.starts_with("/api/v1/") {
+        // `/api/v1` names its command once the command line is read.
+        let (response, command) = api_v1(request, ctx, peer).await;
+        (response, command.unwrap_or_else(|| requests.path(API_V1)))
+    } else {
+        let endpoint = requests.path(path);
+        (other(request, ctx).await, endpoint)
+    };
     requests.count(endpoint, response.status().as_u16());
     response
 }
 
-async fn dispatch<B>(request: Request<B>, ctx: &HttpContext) -> Response<Body>
+/// Everything outside `/api/v1`.
+async fn other<B>(request: Request<B>, ctx: &HttpContext) -> Response<Body>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let path = request.uri().path();
-    if path == API_V1 || path.starts_with("/api/v1/") {
-        return api_v1(request, ctx).await;
-    }
     if path == "/metrics" {
         return refusal(&request, ctx, HttpModule::Metrics)
             .unwrap_or_else(|| response::prometheus_text(ctx.node.metrics.exposition()));
@@ -97,15 +111,21 @@ fn refusal<B>(
     None
 }
 
-async fn api_v1<B>(request: Request<B>, ctx: &HttpContext) -> Response<Body>
+/// A command over HTTP; answers the response and, once the command line was read, the
+/// command it named (for `http_requests`).
+async fn api_v1<B>(
+    request: Request<B>,
+    ctx: &HttpContext,
+    peer: Option<SocketAddr>,
+) -> (Response<Body>, Option<Endpoint>)
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     match *request.method() {
         Method::GET | Method::HEAD | Method::POST => {}
-        Method::OPTIONS => return cors_preflight(),
-        _ => return response::method_not_allowed(API_V1_METHODS),
+        Method::OPTIONS => return (cors_preflight(), None),
+        _ => return (response::method_not_allowed(API_V1_METHODS), None),
     }
     let Some(key) = authorized_caller(
         &ctx.node,
@@ -113,21 +133,19 @@ where
         HttpModule::MgmtApi,
         request.headers(),
     ) else {
-        return response::unauthorized();
+        return (response::unauthorized(), None);
     };
-    let peer = request.extensions().get::<PeerAddr>().map(|peer| peer.0);
     let (parts, body) = request.into_parts();
     let form = match read_form(&parts, body).await {
         Ok(form) => form,
-        Err(rejection) => return rejection,
+        Err(rejection) => return (rejection, None),
     };
     let words = parts.uri.path().get(API_V1.len()..).unwrap_or_default();
     let line = CommandLine::from_http(words, parts.uri.query(), form.as_deref());
-    let endpoint = ctx.node.metrics.http().command(admin::command_index(&line));
+    let command = ctx.node.metrics.http().command(admin::command_index(&line));
     let caller = Caller::http(peer, key);
-    let mut response = response::command_response(admin::run(&line, &ctx.node, &caller).await);
-    response.extensions_mut().insert(endpoint);
-    response
+    let outcome = admin::run(&line, &ctx.node, &caller).await;
+    (response::command_response(outcome), Some(command))
 }
 
 /// The POST body as form text (capped at [`MAX_BODY_BYTES`]); `None` for other methods.
@@ -207,10 +225,11 @@ fn cors_preflight() -> Response<Body> {
     response
 }
 
-/// Adapter for hyper's incoming body type.
+/// Adapter for hyper's incoming body type: a request on a connection from `peer`.
 pub async fn route_incoming(
     request: Request<Incoming>,
     ctx: Arc<HttpContext>,
+    peer: SocketAddr,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    Ok(route(request, &ctx).await)
+    Ok(route_from(request, &ctx, Some(peer)).await)
 }
