@@ -20,6 +20,7 @@ use super::session::Session;
 use super::wire_checks::{check_connect, CheckedCodec, ConnectProblem};
 use super::SessionsHandle;
 use crate::plugins::{AuthRules, AuthVerdict};
+use crate::trace::TraceTap;
 
 /// What the node's configuration and the accepting listener say about a new connection, read
 /// when it is accepted (so `set` and `plugin enable|disable` apply to the next connection).
@@ -96,7 +97,8 @@ pub(super) async fn run<S>(
 {
     // The handshake and the attach are boxed: their futures are freed once done, and an idle
     // session's task then holds only the serving state.
-    let handshake = handshake(stream, &settings, sessions.counters());
+    let tap = sessions.traces().tap(Arc::clone(&settings.mountpoint));
+    let handshake = handshake(stream, &settings, sessions.counters(), tap);
     let Some((mut framed, accepted)) = Box::pin(handshake).await else {
         return;
     };
@@ -114,6 +116,7 @@ async fn handshake<S>(
     stream: S,
     settings: &ConnectionSettings,
     counters: &Counters,
+    trace: TraceTap,
 ) -> Option<(Transport<S>, Accepted)>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
@@ -121,6 +124,7 @@ where
     let codec = CheckedCodec {
         codec: MqttCodec::Version(VersionCodec),
         max_packet_size: settings.max_packet_size,
+        trace,
     };
     let mut framed = Framed::new(stream, codec);
     let deadline = Instant::now() + settings.connect_timeout;

@@ -39,6 +39,7 @@ use crate::retain::RetainStore;
 use crate::slot::ActorSlot;
 use crate::store::Store;
 use crate::supervisor::{spawn_supervised, SupervisorHandle};
+use crate::trace::TraceHub;
 
 const NAME: &str = "session registry";
 
@@ -117,6 +118,8 @@ pub struct SessionsShared {
     store: Option<Store>,
     /// Queue limits for sessions restored from the store (until their client reconnects).
     limits: QueueLimits,
+    /// `trace client`: the running traces, tapped by every connection's codec.
+    traces: Arc<TraceHub>,
 }
 
 /// The actor; it holds no data.
@@ -241,6 +244,7 @@ impl SessionsHandle {
             counters: Arc::new(Counters::default()),
             store,
             limits,
+            traces: Arc::default(),
         };
         let arguments = shared.clone();
         let slot =
@@ -266,6 +270,11 @@ impl SessionsHandle {
     /// The message counters.
     pub fn counters(&self) -> &Counters {
         &self.shared.counters
+    }
+
+    /// The running `trace client` traces.
+    pub fn traces(&self) -> &Arc<TraceHub> {
+        &self.shared.traces
     }
 
     /// Runs the MQTT protocol on one accepted connection until it closes or `stop` turns true.

@@ -6,6 +6,8 @@ use rmqtt_codec::error::{DecodeError, EncodeError};
 use rmqtt_codec::{MqttCodec, MqttPacket};
 use tokio_util::codec::{Decoder, Encoder};
 
+use crate::trace::TraceTap;
+
 /// What is wrong with a CONNECT header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectProblem {
@@ -110,6 +112,8 @@ pub struct CheckedCodec {
     pub codec: MqttCodec,
     /// The largest remaining length accepted (0 = the protocol maximum).
     pub max_packet_size: u32,
+    /// `trace client`: shows this connection's packets while its client is traced.
+    pub trace: TraceTap,
 }
 
 impl Decoder for CheckedCodec {
@@ -137,7 +141,11 @@ impl Decoder for CheckedCodec {
                 }
             }
         }
-        self.codec.decode(src)
+        let decoded = self.codec.decode(src)?;
+        if let Some((packet, _)) = &decoded {
+            self.trace.received(packet);
+        }
+        Ok(decoded)
     }
 }
 
@@ -145,6 +153,7 @@ impl Encoder<MqttPacket> for CheckedCodec {
     type Error = EncodeError;
 
     fn encode(&mut self, item: MqttPacket, dst: &mut BytesMut) -> Result<(), Self::Error> {
+        self.trace.sent(&item);
         self.codec.encode(item, dst)
     }
 }
@@ -225,6 +234,7 @@ mod tests {
         let mut codec = CheckedCodec {
             codec: MqttCodec::V5(rmqtt_codec::v5::Codec::new(0, 0)),
             max_packet_size: 0,
+            trace: std::sync::Arc::new(crate::trace::TraceHub::default()).tap("".into()),
         };
         let mut buf = BytesMut::from(&b"\x82\x07\x00\x01\x00\x00\x01a"[..]);
         assert!(matches!(codec.decode(&mut buf), Ok(None)));
