@@ -20,6 +20,7 @@ pub mod retain;
 pub mod session;
 pub mod session_fields;
 pub mod session_show;
+pub mod trace;
 
 use std::panic::AssertUnwindSafe;
 
@@ -82,6 +83,10 @@ pub enum Command {
     ConfigShow(config::Show),
     /// `describe key …`.
     ConfigDescribe(config::Describe),
+    /// `trace client`.
+    TraceClient(trace::Client),
+    /// `trace stop_all`.
+    TraceStopAll(trace::StopAll),
 }
 
 type Parser = fn(&CommandLine) -> Result<Command, AdminError>;
@@ -201,6 +206,16 @@ const COMMANDS: &[Entry] = &[
         parse: |l| session::Unsubscribe::parse(l).map(Command::SessionUnsubscribe),
     },
     Entry {
+        path: &["trace", "client"],
+        usage: trace::CLIENT_USAGE,
+        parse: |l| trace::Client::parse(l).map(Command::TraceClient),
+    },
+    Entry {
+        path: &["trace", "stop_all"],
+        usage: trace::STOP_ALL_USAGE,
+        parse: |l| trace::StopAll::parse(l).map(Command::TraceStopAll),
+    },
+    Entry {
         path: &["set"],
         usage: config::SET_USAGE,
         parse: |l| config::Set::parse(l).map(Command::ConfigSet),
@@ -226,6 +241,7 @@ const GROUPS: &[(&str, &str)] = &[
     ("plugin", plugin::GROUP_USAGE),
     ("retain", retain::GROUP_USAGE),
     ("session", session::GROUP_USAGE),
+    ("trace", trace::GROUP_USAGE),
 ];
 
 /// `vmq-admin` alone.
@@ -241,6 +257,7 @@ pub const TOP_USAGE: &str = "Usage: vmq-admin <sub-command>
     listener    Manage listener interfaces
     plugin      Manage plugin system
     api-key     Manage API keys for the HTTP management interface
+    trace       Trace the MQTT packets of a client
     set         Set a configuration value at run time
     show        Show configuration values
     describe    Describe configuration keys
@@ -301,6 +318,8 @@ impl Command {
             Command::ConfigSet(cmd) => cmd.execute(node).await,
             Command::ConfigShow(cmd) => cmd.execute(node),
             Command::ConfigDescribe(cmd) => cmd.execute(),
+            Command::TraceClient(cmd) => cmd.execute(node),
+            Command::TraceStopAll(cmd) => Ok(cmd.execute(node)),
         }
     }
 }
