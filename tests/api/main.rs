@@ -31,3 +31,4 @@ mod session_cmds;
 mod sessions;
 mod status_codes;
 mod tls;
+mod trace;
