@@ -308,51 +308,44 @@ mod tests {
         ));
     }
 
+    /// The line after the client id.
+    fn tail(packet: MqttPacket) -> String {
+        let line = line(Direction::Sent, packet);
+        line.split_once("\"c1\" ")
+            .map(|(_, t)| t.to_owned())
+            .unwrap_or(line)
+    }
+
     #[test]
     fn acks_pings_and_subscriptions() {
         let id = NonZeroU16::new(3).expect("non-zero");
-        let tail = |packet| {
-            line(Direction::Sent, packet)
-                .split_once("\"c1\" ")
-                .map(|(_, t)| t.to_owned())
-        };
-        assert_eq!(
-            tail(MqttPacket::V3(v3::Packet::PublishAck { packet_id: id })).as_deref(),
-            Some("PUBACK(m3)")
-        );
-        assert_eq!(
-            tail(MqttPacket::V3(v3::Packet::PingResponse)).as_deref(),
-            Some("PINGRESP()")
-        );
+        let puback = v3::Packet::PublishAck { packet_id: id };
+        assert_eq!(tail(MqttPacket::V3(puback)), "PUBACK(m3)");
+        assert_eq!(tail(MqttPacket::V3(v3::Packet::PingResponse)), "PINGRESP()");
+        let status = vec![
+            v3::SubscribeReturnCode::Success(QoS::AtLeastOnce),
+            v3::SubscribeReturnCode::Failure,
+        ];
         let suback = v3::Packet::SubscribeAck {
             packet_id: id,
-            status: vec![
-                v3::SubscribeReturnCode::Success(QoS::AtLeastOnce),
-                v3::SubscribeReturnCode::Failure,
-            ],
+            status,
         };
-        assert_eq!(
-            tail(MqttPacket::V3(suback)).as_deref(),
-            Some("SUBACK(m3, qt[1, 128])")
-        );
+        assert_eq!(tail(MqttPacket::V3(suback)), "SUBACK(m3, qt[1, 128])");
+        let topic_filters = vec![("a/#".into(), QoS::ExactlyOnce)];
         let subscribe = v3::Packet::Subscribe {
             packet_id: id,
-            topic_filters: vec![("a/#".into(), QoS::ExactlyOnce)],
+            topic_filters,
         };
-        assert_eq!(
-            tail(MqttPacket::V3(subscribe)).as_deref(),
-            Some("SUBSCRIBE(m3) with topics:\n    q:2, t: \"a/#\"")
-        );
+        let expected = "SUBSCRIBE(m3) with topics:\n    q:2, t: \"a/#\"";
+        assert_eq!(tail(MqttPacket::V3(subscribe)), expected);
         let ack = v5::PublishAck {
             packet_id: id,
             reason_code: v5::PublishAckReason::NoMatchingSubscribers,
             properties: Default::default(),
             reason_string: None,
         };
-        assert_eq!(
-            tail(MqttPacket::V5(v5::Packet::PublishAck(ack))).as_deref(),
-            Some("PUBACK(m3, rc: 16)")
-        );
+        let ack = MqttPacket::V5(v5::Packet::PublishAck(ack));
+        assert_eq!(tail(ack), "PUBACK(m3, rc: 16)", "MQTT 5 reason codes");
     }
 
     #[test]

@@ -111,6 +111,7 @@ pub struct TraceHub {
 
 impl TraceHub {
     /// Starts tracing `key`'s connections, present and future. At most one trace per client.
+    /// Call it inside the Tokio runtime (the stream keeps a timer).
     pub fn start(
         self: &Arc<Self>,
         key: SessionKey,
