@@ -3,12 +3,18 @@
 //! Protocol (one connection per command): the client writes one JSON line `{"argv":[…]}`; the
 //! node answers with JSON lines, each `{"stdout":"…"}` or `{"stderr":"…"}`, and a last line
 //! `{"exit":N}`. Opening the socket (mode 0600, in the data directory) is the credential.
+//! A streaming command (`trace client`) sends one `{"stdout":…}` frame per line as the lines
+//! come, then `{"exit":0}`; the client ends it early by closing the socket.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::{
+    AsyncBufReadExt as _, AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, BufReader,
+};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
@@ -79,42 +85,101 @@ pub async fn serve(listener: UnixListener, node: Node, mut stop: watch::Receiver
 
 async fn handle(stream: UnixStream, node: &Node) {
     let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read.take(MAX_REQUEST_BYTES));
     let mut line = String::new();
-    let frames = match BufReader::new(read.take(MAX_REQUEST_BYTES))
-        .read_line(&mut line)
-        .await
-    {
+    let answer = match read.read_line(&mut line).await {
         Ok(_) => match serde_json::from_str::<Request>(&line) {
             Ok(request) => run(&request.argv, node).await,
-            Err(error) => vec![
+            Err(error) => Answer::frames(vec![
                 Frame::Stderr(format!("malformed request: {error}\n")),
                 Frame::Exit(1),
-            ],
+            ]),
         },
-        Err(error) => vec![
+        Err(error) => Answer::frames(vec![
             Frame::Stderr(format!("unreadable request: {error}\n")),
             Frame::Exit(1),
-        ],
+        ]),
     };
-    for frame in frames {
-        let Ok(mut text) = serde_json::to_string(&frame) else {
+    if let Some(lines) = answer.lines {
+        if stream_lines(lines, &mut read, &mut write).await.is_err() {
             return;
-        };
-        text.push('\n');
-        if write.write_all(text.as_bytes()).await.is_err() {
+        }
+    }
+    for frame in answer.frames {
+        if send(&mut write, &frame).await.is_err() {
             return;
         }
     }
 }
 
-/// Runs one command line and renders it as the CLI prints it.
-pub async fn run(argv: &[String], node: &Node) -> Vec<Frame> {
+/// Writes one frame as a JSON line.
+async fn send<W: AsyncWrite + Unpin>(write: &mut W, frame: &Frame) -> Result<(), ()> {
+    let mut text = serde_json::to_string(frame).map_err(drop)?;
+    text.push('\n');
+    write.write_all(text.as_bytes()).await.map_err(drop)
+}
+
+/// Sends each line as a stdout frame as it comes, until the lines end; `Err` when the CLI
+/// hangs up first (its end of the socket reads as closed), which drops the lines.
+async fn stream_lines<R, W>(
+    mut lines: BoxStream<'static, String>,
+    read: &mut R,
+    write: &mut W,
+) -> Result<(), ()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut ignored = [0u8; 64];
+    loop {
+        tokio::select! {
+            line = lines.next() => match line {
+                Some(mut line) => {
+                    line.push('\n');
+                    send(write, &Frame::Stdout(line)).await?;
+                }
+                None => return Ok(()),
+            },
+            read = read.read(&mut ignored) => match read {
+                Ok(0) | Err(_) => return Err(()),
+                Ok(_) => {}
+            },
+        }
+    }
+}
+
+/// What the node answers to one command line: lines to stream first (if any), then frames.
+pub struct Answer {
+    /// A streaming command's lines.
+    pub lines: Option<BoxStream<'static, String>>,
+    /// The frames, the exit code last.
+    pub frames: Vec<Frame>,
+}
+
+impl Answer {
+    fn frames(frames: Vec<Frame>) -> Self {
+        Self {
+            lines: None,
+            frames,
+        }
+    }
+}
+
+/// Runs one command line and renders it as the CLI prints it (a streaming reply's lines are
+/// plain text whatever the format).
+pub async fn run(argv: &[String], node: &Node) -> Answer {
     let line = CommandLine::from_argv(argv);
     let format = line.format.unwrap_or(Format::Human);
     let (reply, exit) = match admin::run(&line, node, &Caller::local()).await {
         Ok(reply) => (reply, 0),
         Err(error) => (error.to_reply(), 1),
     };
+    if let Some(lines) = reply.take_stream() {
+        return Answer {
+            lines: Some(lines),
+            frames: vec![Frame::Exit(0)],
+        };
+    }
     let (stdout, stderr) = match format {
         Format::Human => render::to_human(&reply),
         Format::Json => {
@@ -137,5 +202,5 @@ pub async fn run(argv: &[String], node: &Node) -> Vec<Frame> {
         frames.push(Frame::Stderr(stderr));
     }
     frames.push(Frame::Exit(exit));
-    frames
+    Answer::frames(frames)
 }

@@ -23,6 +23,8 @@
 //! - the **plugin manager** (`plugins/`) runs the built-in auth plugins `vmq_passwd` and
 //!   `vmq_acl`: it reads their files (again when they change) and publishes an `AuthRules`
 //!   snapshot that MQTT connections consult without a message round trip.
+//! - the **trace hub** (`trace/`, not an actor) holds the running `trace client` traces; every
+//!   connection's codec taps it, at the cost of one relaxed load per packet while no trace changes.
 //!
 //! Callers never see an `ActorRef`: each actor comes with a `…Handle` whose methods send one
 //! message each (see `call.rs`), and whose reads of published state are snapshots.
@@ -39,6 +41,7 @@ pub mod settings;
 mod slot;
 pub mod store;
 pub mod supervisor;
+pub mod trace;
 pub mod types;
 pub mod vault;
 
@@ -57,5 +60,6 @@ pub use sessions::{
 pub use settings::{RuntimeSettings, SettingsHandle};
 pub use store::{Loaded, LoadedRetained, LoadedSession, Store, StoreError};
 pub use supervisor::SupervisorHandle;
+pub use trace::{TraceBusy, TraceHub, TraceOptions, TraceStream};
 pub use types::{ApiKey, KeyDigest, NodeName, Scope};
 pub use vault::{KeyPolicy, KeyRow, VaultError, VaultHandle, VaultSnapshot};

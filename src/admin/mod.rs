@@ -23,6 +23,7 @@ pub mod retain;
 pub mod session;
 pub mod session_fields;
 pub mod session_show;
+pub mod trace;
 
 use std::panic::AssertUnwindSafe;
 
@@ -94,6 +95,10 @@ pub enum Command {
     LogShowConfig(log::ShowConfig),
     /// `log level`.
     LogLevel(log::Level),
+    /// `trace client`.
+    TraceClient(trace::Client),
+    /// `trace stop_all`.
+    TraceStopAll(trace::StopAll),
 }
 
 type Parser = fn(&CommandLine) -> Result<Command, AdminError>;
@@ -248,6 +253,18 @@ const COMMANDS: &[Entry] = &[
         mutates: true,
     },
     Entry {
+        path: &["trace", "client"],
+        usage: trace::CLIENT_USAGE,
+        parse: |l| trace::Client::parse(l).map(Command::TraceClient),
+        mutates: false,
+    },
+    Entry {
+        path: &["trace", "stop_all"],
+        usage: trace::STOP_ALL_USAGE,
+        parse: |l| trace::StopAll::parse(l).map(Command::TraceStopAll),
+        mutates: true,
+    },
+    Entry {
         path: &["set"],
         usage: config::SET_USAGE,
         parse: |l| config::Set::parse(l).map(Command::ConfigSet),
@@ -290,6 +307,7 @@ const GROUPS: &[(&str, &str)] = &[
     ("plugin", plugin::GROUP_USAGE),
     ("retain", retain::GROUP_USAGE),
     ("session", session::GROUP_USAGE),
+    ("trace", trace::GROUP_USAGE),
 ];
 
 /// `vmq-admin` alone.
@@ -306,6 +324,7 @@ pub const TOP_USAGE: &str = "Usage: vmq-admin <sub-command>
     plugin      Manage plugin system
     metrics     Show and reset the metrics
     api-key     Manage API keys for the HTTP management interface
+    trace       Trace the MQTT packets of a client
     set         Set a configuration value at run time
     show        Show configuration values
     describe    Describe configuration keys
@@ -365,6 +384,8 @@ impl Command {
             Command::ConfigDescribe(cmd) => cmd.execute(),
             Command::LogShowConfig(cmd) => Ok(cmd.execute(node)),
             Command::LogLevel(cmd) => cmd.execute(node),
+            Command::TraceClient(cmd) => cmd.execute(node),
+            Command::TraceStopAll(cmd) => Ok(cmd.execute(node)),
         }
     }
 }

@@ -4,6 +4,9 @@ use std::fmt::Write as _;
 
 use super::reply::{Cell, Element, Reply, Table, Value};
 
+/// What a streaming element renders as outside a stream (its lines went elsewhere).
+const STREAMED: &str = "(streamed)";
+
 /// The body VerneMQ's JSON writer produces: one element → that object; otherwise an array and `\n`.
 pub fn to_json(reply: &Reply) -> Vec<u8> {
     let mut out = String::with_capacity(128);
@@ -51,6 +54,8 @@ fn write_element(out: &mut String, element: &Element) {
             }
             out.push_str(",\"type\":\"list\"}");
         }
+        // Streams are sent by the front ends as they come; a stream rendered whole was taken.
+        Element::Stream(_) => write_element(out, &Element::Text(STREAMED.to_owned())),
         Element::Alert(inner) => {
             out.push_str("{\"alert\":[");
             for (i, element) in inner.iter().enumerate() {
@@ -195,6 +200,7 @@ fn write_human(out: &mut String, element: &Element) {
             }
         }
         Element::Alert(inner) => inner.iter().for_each(|e| write_human(out, e)),
+        Element::Stream(_) => write_human(out, &Element::Text(STREAMED.to_owned())),
     }
 }
 

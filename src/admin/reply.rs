@@ -2,7 +2,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use futures_util::stream::BoxStream;
+use futures_util::Stream;
 
 /// One table cell: the only value types VerneMQ's JSON writer emits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,7 +235,41 @@ pub enum Element {
     },
     /// A warning or error wrapping other elements.
     Alert(Vec<Element>),
+    /// Lines that come while the reply is being sent (`trace client`).
+    Stream(Lines),
 }
+
+/// Lines produced after the command returned, until the stream ends: the front ends send
+/// them as they come (HTTP as a chunked body, the CLI socket one frame each). Whoever sends
+/// the reply takes them, once; two are equal when they are the same stream.
+#[derive(Clone)]
+pub struct Lines(Arc<Mutex<Option<BoxStream<'static, String>>>>);
+
+impl Lines {
+    /// Lines from `stream`, each without its line break.
+    pub fn new(stream: impl Stream<Item = String> + Send + 'static) -> Self {
+        Self(Arc::new(Mutex::new(Some(Box::pin(stream)))))
+    }
+
+    /// The stream; `None` once taken.
+    pub fn take(&self) -> Option<BoxStream<'static, String>> {
+        self.0.lock().ok().and_then(|mut lines| lines.take())
+    }
+}
+
+impl fmt::Debug for Lines {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Lines")
+    }
+}
+
+impl PartialEq for Lines {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Lines {}
 
 /// A command's output: a list of elements.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -252,6 +289,19 @@ impl Reply {
     /// A reply of one table.
     pub fn table(table: Table) -> Self {
         Self(vec![Element::Table(table)])
+    }
+
+    /// A reply of lines sent as they come.
+    pub fn stream(lines: impl Stream<Item = String> + Send + 'static) -> Self {
+        Self(vec![Element::Stream(Lines::new(lines))])
+    }
+
+    /// The lines of a streaming reply (one [`Element::Stream`] and nothing else), taken out.
+    pub fn take_stream(&self) -> Option<BoxStream<'static, String>> {
+        match self.0.as_slice() {
+            [Element::Stream(lines)] => lines.take(),
+            _ => None,
+        }
     }
 
     /// A reply of one alert holding these texts.

@@ -67,7 +67,7 @@ pub const UNSUBSCRIBE_USAGE: &str =
   -p, --plugin              accepted for compatibility (there are no plugin hooks to call)
 ";
 
-const MOUNTPOINT: FlagSpec = FlagSpec {
+pub(super) const MOUNTPOINT: FlagSpec = FlagSpec {
     name: "mountpoint",
     short: Some('m'),
     value: FlagValue::Optional,

@@ -47,7 +47,14 @@ fn talk(socket: &std::path::Path, argv: Vec<String>) -> std::io::Result<i32> {
     stream.write_all(request.as_bytes())?;
     for line in BufReader::new(stream).lines() {
         match serde_json::from_str::<Frame>(&line?)? {
-            Frame::Stdout(text) => print!("{text}"),
+            Frame::Stdout(text) => {
+                // Streamed lines (`trace client`) show as they come, also through a pipe.
+                let mut stdout = std::io::stdout().lock();
+                if stdout.write_all(text.as_bytes()).is_err() || stdout.flush().is_err() {
+                    // The reader went (`| head`): stop quietly; closing the socket stops a trace.
+                    return Ok(1);
+                }
+            }
             Frame::Stderr(text) => eprint!("{text}"),
             Frame::Exit(code) => return Ok(code),
         }

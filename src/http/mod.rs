@@ -2,6 +2,7 @@
 
 pub mod api_v2;
 pub mod auth;
+pub mod body;
 pub mod health;
 pub mod response;
 pub mod routes;

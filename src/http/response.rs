@@ -1,14 +1,15 @@
 //! THE table from outcomes to HTTP statuses (contract §6), and the JSON responses built from them.
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE};
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt as _;
+use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
 
 use crate::admin::{render, AdminError, Reply};
 
 /// The body type of every response.
-pub type Body = Full<Bytes>;
+pub use super::body::Body;
 
 /// The status for each way a command can fail.
 pub fn status_of(error: &AdminError) -> StatusCode {
@@ -24,16 +25,20 @@ pub fn status_of(error: &AdminError) -> StatusCode {
 }
 
 /// The response to a command: 200 with its output, or the error's status with its alert.
+/// A streaming reply (`trace client`) is sent as it comes.
 pub fn command_response(outcome: Result<Reply, AdminError>) -> Response<Body> {
     match outcome {
-        Ok(reply) => json(StatusCode::OK, render::to_json(&reply)),
+        Ok(reply) => match reply.take_stream() {
+            Some(lines) => streaming(lines),
+            None => json(StatusCode::OK, render::to_json(&reply)),
+        },
         Err(error) => json(status_of(&error), render::to_json(&error.to_reply())),
     }
 }
 
 /// The Prometheus text exposition (`/metrics`).
 pub fn prometheus_text(text: String) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(text)));
+    let mut response = Response::new(Body::from(text));
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -41,9 +46,27 @@ pub fn prometheus_text(text: String) -> Response<Body> {
     response
 }
 
+/// 200 `text/plain`, one chunk per line as the lines come; hanging up drops the lines.
+pub fn streaming(lines: BoxStream<'static, String>) -> Response<Body> {
+    let chunks = lines.map(|mut line| {
+        line.push('\n');
+        Bytes::from(line)
+    });
+    let mut response = Response::new(Body::stream(chunks));
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Proxies that buffer (nginx) would hold the lines back.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
 /// A JSON response.
 pub fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
-    let mut response = Response::new(Full::new(body.into()));
+    let mut response = Response::new(Body::from(body.into()));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -48,7 +48,7 @@ pub fn respond(page: StatusPage, node: &Node) -> Response<Body> {
 }
 
 fn html() -> Response<Body> {
-    let mut response = Response::new(Body::new(PAGE.into()));
+    let mut response = Response::new(Body::from(PAGE));
     let headers = response.headers_mut();
     headers.insert(
         CONTENT_TYPE,

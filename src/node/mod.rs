@@ -207,6 +207,8 @@ impl RunningNode {
     /// Marks the node not ready, stops accepting, drains open requests, stops the actors.
     pub async fn stop(self) {
         let _ = self.node.cluster.set_local_running(false).await;
+        // Streaming answers (`trace client`) end now, so that the drain need not wait for them.
+        self.node.sessions.traces().stop_all();
         let _ = self.stop_tx.send(true);
         for server in self.servers {
             let _ = server.await;

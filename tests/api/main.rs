@@ -36,3 +36,4 @@ mod status_codes;
 mod status_json;
 mod status_page;
 mod tls;
+mod trace;

@@ -20,6 +20,7 @@ use super::wire_checks::{check_connect, CheckedCodec, ConnectProblem};
 use super::SessionsHandle;
 use crate::metrics::{Counter, Metrics};
 use crate::plugins::{AuthRules, AuthVerdict};
+use crate::trace::TraceTap;
 
 /// What the node's configuration and the accepting listener say about a new connection, read
 /// when it is accepted (so `set` and `plugin enable|disable` apply to the next connection).
@@ -97,7 +98,8 @@ pub(super) async fn run<S>(
     let _socket = SocketCount::open(sessions.metrics());
     // The handshake and the attach are boxed: their futures are freed once done, and an idle
     // session's task then holds only the serving state.
-    let handshake = handshake(stream, &settings, sessions.metrics());
+    let tap = sessions.traces().tap(Arc::clone(&settings.mountpoint));
+    let handshake = handshake(stream, &settings, sessions.metrics(), tap);
     let Some((mut framed, accepted)) = Box::pin(handshake).await else {
         return;
     };
@@ -115,6 +117,7 @@ async fn handshake<S>(
     stream: S,
     settings: &ConnectionSettings,
     metrics: &Arc<Metrics>,
+    trace: TraceTap,
 ) -> Option<(Transport<S>, Accepted)>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
@@ -123,6 +126,7 @@ where
         codec: MqttCodec::Version(VersionCodec),
         max_packet_size: settings.max_packet_size,
         metrics: Arc::clone(metrics),
+        trace,
     };
     let mut framed = Framed::new(stream, codec);
     let deadline = Instant::now() + settings.connect_timeout;

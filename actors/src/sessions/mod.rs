@@ -38,6 +38,7 @@ use crate::retain::RetainStore;
 use crate::slot::ActorSlot;
 use crate::store::Store;
 use crate::supervisor::{spawn_supervised, SupervisorHandle};
+use crate::trace::TraceHub;
 
 const NAME: &str = "session registry";
 
@@ -116,6 +117,8 @@ pub struct SessionsShared {
     store: Option<Store>,
     /// Queue limits for sessions restored from the store (until their client reconnects).
     limits: QueueLimits,
+    /// `trace client`: the running traces, tapped by every connection's codec.
+    traces: Arc<TraceHub>,
 }
 
 /// The actor; it holds no data.
@@ -242,6 +245,7 @@ impl SessionsHandle {
             metrics,
             store,
             limits,
+            traces: Arc::default(),
         };
         let arguments = shared.clone();
         let slot =
@@ -267,6 +271,11 @@ impl SessionsHandle {
     /// The data plane's metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.shared.metrics
+    }
+
+    /// The running `trace client` traces.
+    pub fn traces(&self) -> &Arc<TraceHub> {
+        &self.shared.traces
     }
 
     /// Runs the MQTT protocol on one accepted connection until it closes or `stop` turns true.

@@ -10,6 +10,7 @@ use rmqtt_codec::{MqttCodec, MqttPacket};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::metrics::{Counter, Direction, Metrics, PacketCount, Versioned};
+use crate::trace::TraceTap;
 
 /// What is wrong with a CONNECT header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +118,8 @@ pub struct CheckedCodec {
     pub max_packet_size: u32,
     /// Where packets and bytes are counted.
     pub metrics: Arc<Metrics>,
+    /// `trace client`: shows this connection's packets while its client is traced.
+    pub trace: TraceTap,
 }
 
 impl CheckedCodec {
@@ -130,6 +133,8 @@ impl CheckedCodec {
     ) -> Result<bool, EncodeError> {
         let before = dst.len();
         let counted = self.classify_sent(&packet);
+        // Traced before it is known to fit: a dropped oversized message shows as sent.
+        self.trace.sent(&packet);
         self.codec.encode(packet, dst)?;
         if dst.len() - before > max {
             dst.truncate(before);
@@ -157,7 +162,7 @@ impl CheckedCodec {
         matches!(self.codec, MqttCodec::V5(_))
     }
 
-    /// Decodes one packet (after the SUBSCRIBE check); no counting.
+    /// Decodes one packet (after the SUBSCRIBE check); neither counted nor traced.
     fn checked_decode(
         &mut self,
         src: &mut BytesMut,
@@ -196,7 +201,10 @@ impl Decoder for CheckedCodec {
         // bytes are counted as they are consumed.
         self.metrics.add(Counter::BytesReceived, before - src.len());
         match &decoded {
-            Ok(Some((packet, _))) => self.metrics.count_packet(packet, Direction::Received),
+            Ok(Some((packet, _))) => {
+                self.metrics.count_packet(packet, Direction::Received);
+                self.trace.received(packet);
+            }
             Err(DecodeError::MaxSizeExceeded) => self
                 .metrics
                 .count_versioned(Versioned::InvalidMsgSizeError, self.is_v5()),
@@ -212,6 +220,7 @@ impl Encoder<MqttPacket> for CheckedCodec {
     fn encode(&mut self, item: MqttPacket, dst: &mut BytesMut) -> Result<(), Self::Error> {
         let before = dst.len();
         let counted = self.classify_sent(&item);
+        self.trace.sent(&item);
         self.codec.encode(item, dst)?;
         self.count_sent(counted, dst.len() - before);
         Ok(())
@@ -295,6 +304,7 @@ mod tests {
             codec: MqttCodec::V5(rmqtt_codec::v5::Codec::new(0, 0)),
             max_packet_size: 0,
             metrics: Arc::default(),
+            trace: Arc::new(crate::trace::TraceHub::default()).tap("".into()),
         };
         let mut buf = BytesMut::from(&b"\x82\x07\x00\x01\x00\x00\x01a"[..]);
         assert!(matches!(codec.decode(&mut buf), Ok(None)));

@@ -106,6 +106,7 @@ impl<'a> Session<'a> {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let key = SessionKey::new(&settings.mountpoint, &accepted.client_id);
+        framed.codec_mut().trace.identify(&key.client_id);
         let (kick, kicked) = oneshot::channel();
         let request = AttachRequest {
             key: key.clone(),
