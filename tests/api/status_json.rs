@@ -39,14 +39,19 @@ pub async fn status_json(node: &TestNode) -> Value {
     reply.json()[0][NODE].clone()
 }
 
-/// `node status` as `{name: value}`.
-async fn node_status(node: &TestNode) -> Value {
-    let reply = node.get("/api/v1/node/status").await;
+/// The rows of a command's table.
+async fn table_rows(node: &TestNode, path: &str) -> Vec<Value> {
+    let reply = node.get(path).await;
     assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
-    let rows = reply.json()["table"]
+    reply.json()["table"]
         .as_array()
         .cloned()
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// `node status` as `{name: value}`.
+async fn node_status(node: &TestNode) -> Value {
+    let rows = table_rows(node, "/api/v1/node/status").await;
     rows.iter()
         .map(|row| {
             let name = row["Status"].as_str().unwrap_or_default().to_owned();
@@ -58,14 +63,7 @@ async fn node_status(node: &TestNode) -> Value {
 
 /// (online, offline) sessions as `session show` lists them.
 async fn session_counts(node: &TestNode) -> (u64, u64) {
-    let reply = node
-        .get("/api/v1/session/show?--client_id&--is_online")
-        .await;
-    assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
-    let rows = reply.json()["table"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let rows = table_rows(node, "/api/v1/session/show?--client_id&--is_online").await;
     let online = rows.iter().filter(|r| r["is_online"] == true).count();
     let count = |n: usize| u64::try_from(n).expect("a small count");
     (count(online), count(rows.len() - online))
@@ -84,12 +82,7 @@ async fn all_agree(node: &TestNode, online: u64, offline: u64) -> bool {
 
 /// `listener show` in `/status.json`'s listener shape (the port a number).
 async fn listener_show(node: &TestNode) -> Vec<Value> {
-    let reply = node.get("/api/v1/listener/show").await;
-    assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
-    let rows = reply.json()["table"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let rows = table_rows(node, "/api/v1/listener/show").await;
     rows.iter()
         .map(|row| {
             let port: u16 = row["port"]
