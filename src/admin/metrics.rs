@@ -180,7 +180,6 @@ impl Reset {
     /// Zeroes the counters.
     pub fn execute(self, node: &Node) -> Reply {
         node.metrics.reset();
-        tracing::info!("metrics reset");
         Reply::done()
     }
 }
