@@ -17,6 +17,7 @@ mod listener_transports;
 mod listeners;
 mod log_cmds;
 mod metrics;
+mod metrics_errors;
 mod mqtt;
 mod mqtt_auth;
 mod mqtt_bad_input;

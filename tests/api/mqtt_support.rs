@@ -183,6 +183,14 @@ pub fn v4_publish(event: &V4Event) -> Option<&rumqttc::Publish> {
     }
 }
 
+/// The incoming PUBLISH of a v5 `event`, if it is one.
+pub fn v5_publish(event: &V5Event) -> Option<&rumqttc::v5::mqttbytes::v5::Publish> {
+    match event {
+        Ok(v5::Event::Incoming(v5::mqttbytes::v5::Packet::Publish(publish))) => Some(publish),
+        _ => None,
+    }
+}
+
 /// Subscribes a v4 client to `filters` (QoS 0) and waits for the SUBACK.
 pub async fn subscribe_v4(client: &mut V4Client, filters: &[&str]) {
     let filters = filters

@@ -11,16 +11,9 @@ use rumqttc::v5::Event;
 
 use crate::mqtt_support::{
     connect_v4, connect_v5, events_until, mqtt_addr, spawn_v4, spawn_v5, subscribe_v4, v4_publish,
-    v5_accepted, v5_options, wait_for, V5Client, V5Event, DEADLINE,
+    v5_accepted, v5_options, v5_publish, wait_for, V5Client, DEADLINE,
 };
 use crate::support::TestNode;
-
-fn v5_publish(event: &V5Event) -> Option<&rumqttc::v5::mqttbytes::v5::Publish> {
-    match event {
-        Ok(Event::Incoming(Packet::Publish(publish))) => Some(publish),
-        _ => None,
-    }
-}
 
 async fn subscribe(client: &mut V5Client, filter: &str, qos: QoS) {
     client.client.subscribe(filter, qos).await.expect("queued");
