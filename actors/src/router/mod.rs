@@ -1,4 +1,7 @@
-//! The subscription trie: topic filter validation and matching of topics against `+`/`#` filters.
+//! The subscription trie: topic filter validation and matching of topics against `+`/`#` filters;
+//! `remote.rs`: the subscriptions of the cluster's other nodes.
+
+pub mod remote;
 
 use std::collections::HashMap;
 use std::hash::Hash;
