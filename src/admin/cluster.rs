@@ -1,10 +1,11 @@
-//! `cluster show`: the members and whether each runs.
+//! `cluster show` (the members and whether each runs) and `cluster join`.
 
 use super::args::{ArgSpec, Args};
 use super::cmdline::CommandLine;
 use super::error::AdminError;
 use super::reply::{Reply, Table};
 use crate::node::Node;
+use vmq_actors::{parse_discovery_node, NodeName};
 
 /// `vmq-admin cluster`.
 pub const GROUP_USAGE: &str = "Usage: vmq-admin cluster <sub-command>
@@ -13,6 +14,7 @@ pub const GROUP_USAGE: &str = "Usage: vmq-admin cluster <sub-command>
 
   Sub-commands:
     show        Prints cluster information
+    join        Joins a cluster
   Use --help after a sub-command for more details.
 ";
 
@@ -39,5 +41,57 @@ impl Show {
             table.push(vec![member.node.as_str().into(), member.running.into()]);
         }
         Reply::table(table)
+    }
+}
+
+/// `vmq-admin cluster join`.
+pub const JOIN_USAGE: &str = "Usage: vmq-admin cluster join discovery-node=<Node>
+
+  Joins this node to the cluster of the discovery node, given as Name@host or Name@host:port
+  (the port of its listener.vmq.clustering; 44053 when left out). Answers Done once both nodes
+  list each other; both need the same distributed_cookie.
+";
+
+/// VerneMQ's alert when `discovery-node` is missing.
+pub const MISSING_DISCOVERY_NODE: &str =
+    "You have to provide a discovery node (example discovery-node=vernemq1@127.0.0.1)";
+
+/// `cluster join discovery-node=Name@host[:port]`.
+#[derive(Debug)]
+pub struct Join {
+    node: NodeName,
+    address: String,
+}
+
+impl Join {
+    const SPEC: ArgSpec = ArgSpec {
+        params: &["discovery-node"],
+        flags: &[],
+    };
+
+    /// `discovery-node=Name@host[:port]`.
+    pub fn parse(line: &CommandLine) -> Result<Self, AdminError> {
+        let args = Args::check(line, &Self::SPEC, JOIN_USAGE)?;
+        let text = args
+            .param("discovery-node")
+            .ok_or_else(|| args.error(MISSING_DISCOVERY_NODE))?;
+        let (node, address) =
+            parse_discovery_node(text).map_err(|e| args.error(format!("discovery-node: {e}")))?;
+        Ok(Self { node, address })
+    }
+
+    /// Dials the discovery node and waits until both nodes list each other.
+    pub async fn execute(self, node: &Node) -> Result<Reply, AdminError> {
+        if self.node == *node.name() {
+            let why = format!(
+                "{} is this node: give a node of the cluster to join",
+                self.node
+            );
+            return Err(AdminError::bad_args(why, JOIN_USAGE));
+        }
+        match node.cluster.join(self.node, self.address).await? {
+            Ok(()) => Ok(Reply::text("Done")),
+            Err(why) => Err(AdminError::Unavailable(why)),
+        }
     }
 }

@@ -194,6 +194,11 @@ impl RunningNode {
         &self.mqtt_addrs
     }
 
+    /// Where the cluster fabric listens (`listener.vmq.clustering`, port 0 resolved).
+    pub fn cluster_addr(&self) -> SocketAddr {
+        self.node.cluster.listen_addr()
+    }
+
     /// The admin socket `vmq-admin` talks to.
     pub fn admin_socket(&self) -> &std::path::Path {
         &self.socket_path

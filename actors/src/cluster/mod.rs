@@ -1,21 +1,40 @@
-//! Cluster membership: the members and whether each runs, published as a snapshot for `cluster show`.
+//! Cluster membership over the `ractor_cluster` fabric: members find each other through the
+//! `vmq_cluster` process group, exchange a heartbeat every second (a peer silent for more than
+//! [`MISS_LIMIT`] beats shows `Running = false`), redial down members with backoff, and persist
+//! the member list so that a restarted node rejoins by itself.
 
+mod fabric;
+mod members_file;
 mod state;
+mod wire;
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor::message::{BoxedDowncastErr, SerializedMessage};
+use ractor::{pg, Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use state::ClusterState;
-pub use state::Member;
+use fabric::Fabric;
+use state::{ClusterState, JoinStart};
+pub use state::{Member, JOIN_TIMEOUT_TICKS, MISS_LIMIT};
+use wire::{Heartbeat, HEARTBEAT};
 
 use crate::call::{call, CallError, DEFAULT_CALL_TIMEOUT};
 use crate::slot::ActorSlot;
 use crate::supervisor::{spawn_supervised, SupervisorHandle};
 use crate::types::NodeName;
 
-/// The membership actor's messages.
+/// The process group every node's membership actor joins; peers see each other's through it.
+const GROUP: &str = "vmq_cluster";
+/// How often members exchange heartbeats (one tick of the state).
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+/// The cluster port a discovery node without one is dialled on.
+pub const DEFAULT_CLUSTER_PORT: u16 = 44053;
+
+/// The membership actor's messages. Only `Heartbeat` crosses the fabric.
 pub enum ClusterMessage {
     /// Marks the local node as ready (serving) or not (starting, draining).
     SetLocalRunning {
@@ -24,50 +43,198 @@ pub enum ClusterMessage {
         /// Acknowledgement once the snapshot shows it.
         reply: RpcReplyPort<()>,
     },
+    /// Joins the cluster of `node`, dialled at `address`.
+    Join {
+        /// The discovery node.
+        node: NodeName,
+        /// Its `host:port`.
+        address: String,
+        /// `Ok` once both nodes list each other, else why not.
+        reply: RpcReplyPort<Result<(), String>>,
+    },
+    /// Dialling a join's discovery node failed.
+    JoinFailed {
+        /// The discovery node.
+        node: NodeName,
+        /// Why.
+        error: String,
+    },
+    /// A heartbeat interval passed.
+    Tick,
+    /// A peer's heartbeat.
+    Heartbeat(Heartbeat),
+}
+
+impl ractor::Message for ClusterMessage {
+    fn serializable() -> bool {
+        true
+    }
+
+    fn serialize(self) -> Result<SerializedMessage, BoxedDowncastErr> {
+        match self {
+            ClusterMessage::Heartbeat(beat) => Ok(SerializedMessage::Cast {
+                variant: HEARTBEAT.to_owned(),
+                args: beat.encode(),
+                metadata: None,
+            }),
+            _ => Err(BoxedDowncastErr),
+        }
+    }
+
+    fn deserialize(bytes: SerializedMessage) -> Result<Self, BoxedDowncastErr> {
+        match bytes {
+            SerializedMessage::Cast { variant, args, .. } if variant == HEARTBEAT => {
+                Heartbeat::decode(&args)
+                    .map(ClusterMessage::Heartbeat)
+                    .ok_or(BoxedDowncastErr)
+            }
+            _ => Err(BoxedDowncastErr),
+        }
+    }
 }
 
 /// The actor; it holds no data.
 pub struct ClusterActor;
 
-/// Arguments for (re)starting the actor: the shared snapshot it publishes into.
+/// Arguments for (re)starting the actor.
 pub struct ClusterArgs {
     local: NodeName,
+    address: String,
+    members_file: PathBuf,
+    fabric: Fabric,
     published: Arc<ArcSwap<Vec<Member>>>,
 }
 
 impl Actor for ClusterActor {
     type Msg = ClusterMessage;
-    type State = ClusterState;
+    type State = (ClusterState, ClusterArgs);
     type Arguments = ClusterArgs;
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         args: Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
-        // A restart keeps what the snapshot says rather than starting over.
-        let members = args.published.load_full();
-        Ok(ClusterState::new(
-            args.local,
-            members.as_ref().clone(),
-            args.published,
-        ))
+        let stored = members_file::load(&args.members_file)?;
+        let mut state = ClusterState::new(
+            args.local.clone(),
+            args.address.clone(),
+            &stored,
+            Arc::clone(&args.published),
+        );
+        // A restart keeps the local readiness the snapshot shows.
+        let running = args
+            .published
+            .load()
+            .iter()
+            .any(|m| m.node == args.local && m.running);
+        state.set_local_running(running);
+        pg::join(GROUP.to_owned(), vec![myself.get_cell()]);
+        myself.send_interval(HEARTBEAT_EVERY, || ClusterMessage::Tick);
+        Ok((state, args))
     }
 
     async fn handle(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         message: Self::Msg,
-        state: &mut Self::State,
+        (state, args): &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
             ClusterMessage::SetLocalRunning { running, reply } => {
                 state.set_local_running(running);
                 let _ = reply.send(());
             }
+            ClusterMessage::Join {
+                node,
+                address,
+                reply,
+            } => {
+                if state.join(node.clone(), reply) == JoinStart::Connect {
+                    let fabric = args.fabric.clone();
+                    tokio::spawn(async move {
+                        if let Err(error) = fabric::dial(&fabric, &node, &address).await {
+                            let _ = myself.cast(ClusterMessage::JoinFailed { node, error });
+                        }
+                    });
+                }
+            }
+            ClusterMessage::JoinFailed { node, error } => state.join_failed(&node, &error),
+            ClusterMessage::Tick => tick(state, args),
+            ClusterMessage::Heartbeat(beat) => {
+                let heard = state.heard(&beat);
+                if heard.members_changed {
+                    persist(state, args);
+                }
+                if heard.came_up {
+                    tracing::info!(node = %beat.from, "cluster member up");
+                    broadcast(&state.heartbeat());
+                }
+            }
         }
         Ok(())
     }
+}
+
+fn tick(state: &mut ClusterState, args: &ClusterArgs) {
+    let tick = state.tick();
+    for node in &tick.went_down {
+        tracing::warn!(%node, "cluster member down: no heartbeat");
+    }
+    for (node, address) in tick.connect {
+        let fabric = args.fabric.clone();
+        tokio::spawn(async move {
+            if let Err(error) = fabric::dial(&fabric, &node, &address).await {
+                tracing::debug!(%node, %error, "cluster member not reachable yet");
+            }
+        });
+    }
+    broadcast(&state.heartbeat());
+}
+
+fn persist(state: &ClusterState, args: &ClusterArgs) {
+    if let Err(error) = members_file::save(&args.members_file, &state.stored()) {
+        tracing::error!(%error, "cluster member list not saved");
+    }
+}
+
+/// Sends `beat` to every remote member of the group (local ones are other in-process nodes).
+fn broadcast(beat: &Heartbeat) {
+    for cell in pg::get_members(&GROUP.to_owned()) {
+        if !cell.get_id().is_local() {
+            let _ = cell.send_message(ClusterMessage::Heartbeat(beat.clone()));
+        }
+    }
+}
+
+/// Where and how this node joins the fabric.
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
+    /// `listener.vmq.clustering`; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// `distributed_cookie`.
+    pub cookie: String,
+    /// The persisted member list.
+    pub members_file: PathBuf,
+}
+
+/// Why membership could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClusterStartError {
+    /// The cluster listener cannot be bound.
+    #[error("listener.vmq.clustering: cannot bind {addr}: {error}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// Why.
+        error: String,
+    },
+    /// The member file cannot be read.
+    #[error("{0}")]
+    Members(String),
+    /// An actor did not start.
+    #[error("{0}")]
+    Actor(String),
 }
 
 /// The handle to cluster membership.
@@ -75,6 +242,7 @@ impl Actor for ClusterActor {
 pub struct ClusterHandle {
     slot: ActorSlot<ClusterMessage>,
     local: NodeName,
+    listen: SocketAddr,
     members: Arc<ArcSwap<Vec<Member>>>,
 }
 
@@ -85,24 +253,43 @@ impl std::fmt::Debug for ClusterHandle {
 }
 
 impl ClusterHandle {
-    /// Starts membership with this node alone, not yet running.
-    pub async fn start(local: NodeName, supervisor: &SupervisorHandle) -> Result<Self, String> {
-        let members = Arc::new(ArcSwap::from_pointee(vec![Member {
-            node: local.clone(),
-            running: false,
-        }]));
+    /// Starts the fabric and membership with the stored members (down until heard from) and this
+    /// node, not yet running.
+    pub async fn start(
+        local: NodeName,
+        settings: ClusterSettings,
+        supervisor: &SupervisorHandle,
+    ) -> Result<Self, ClusterStartError> {
+        members_file::load(&settings.members_file).map_err(ClusterStartError::Members)?;
+        let listen = resolve_port(settings.listen)?;
+        let fabric = fabric::start(supervisor, &local, listen, settings.cookie)
+            .await
+            .map_err(|error| ClusterStartError::Bind {
+                addr: settings.listen,
+                error,
+            })?;
+        tracing::info!(addr = %listen, "cluster listener bound");
+        let members = Arc::new(ArcSwap::from_pointee(Vec::new()));
+        let host = local.as_str().split_once('@').map_or("", |(_, h)| h);
+        let address = format!("{host}:{}", listen.port());
         let (name, published) = (local.clone(), Arc::clone(&members));
+        let members_file = settings.members_file;
         let slot = spawn_supervised(supervisor, "cluster membership", move || {
             let args = ClusterArgs {
                 local: name.clone(),
+                address: address.clone(),
+                members_file: members_file.clone(),
+                fabric: fabric.clone(),
                 published: Arc::clone(&published),
             };
             (ClusterActor, args)
         })
-        .await?;
+        .await
+        .map_err(ClusterStartError::Actor)?;
         Ok(Self {
             slot,
             local,
+            listen,
             members,
         })
     }
@@ -110,6 +297,11 @@ impl ClusterHandle {
     /// This node's name.
     pub fn local(&self) -> &NodeName {
         &self.local
+    }
+
+    /// Where the fabric listens (the real port when port 0 was configured).
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen
     }
 
     /// Every member as of now, sorted by name.
@@ -134,19 +326,75 @@ impl ClusterHandle {
         )
         .await
     }
+
+    /// Joins the cluster of `node` at `address`; the inner error says why the join failed.
+    pub async fn join(
+        &self,
+        node: NodeName,
+        address: String,
+    ) -> Result<Result<(), String>, CallError> {
+        let timeout = HEARTBEAT_EVERY * (JOIN_TIMEOUT_TICKS + 2);
+        call(&self.slot.get(), "cluster membership", timeout, |reply| {
+            ClusterMessage::Join {
+                node,
+                address,
+                reply,
+            }
+        })
+        .await
+    }
+}
+
+/// `Name@host[:port]` → the node name `Name@host` and the address `host:port` to dial.
+pub fn parse_discovery_node(text: &str) -> Result<(NodeName, String), String> {
+    let (name, rest) = text.split_once('@').unwrap_or((text, ""));
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') || host.ends_with(']') => {
+            let port: u16 = port
+                .parse()
+                .map_err(|_| format!("'{text}': the port after ':' must be a number 1-65535"))?;
+            (host, port)
+        }
+        _ => (rest, DEFAULT_CLUSTER_PORT),
+    };
+    let node = NodeName::parse(&format!("{name}@{host}"))?;
+    Ok((node, format!("{host}:{port}")))
+}
+
+/// Port 0 becomes a concrete free port: the fabric advertises its port to peers, so it must be
+/// known before the node server binds it.
+fn resolve_port(addr: SocketAddr) -> Result<SocketAddr, ClusterStartError> {
+    let probe = std::net::TcpListener::bind(addr).map_err(|e| ClusterStartError::Bind {
+        addr,
+        error: e.to_string(),
+    })?;
+    probe.local_addr().map_err(|e| ClusterStartError::Bind {
+        addr,
+        error: e.to_string(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn settings(dir: &std::path::Path) -> ClusterSettings {
+        ClusterSettings {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            cookie: "vmq".to_owned(),
+            members_file: dir.join("cluster_members.json"),
+        }
+    }
+
     #[tokio::test]
     async fn the_local_node_is_listed_and_becomes_running() {
+        let dir = tempfile::tempdir().expect("temp dir");
         let (supervisor, _join) = SupervisorHandle::start().await.expect("supervisor");
         let node = NodeName::parse("VerneMQ@127.0.0.1").expect("name");
-        let cluster = ClusterHandle::start(node.clone(), &supervisor)
+        let cluster = ClusterHandle::start(node.clone(), settings(dir.path()), &supervisor)
             .await
             .expect("start");
+        assert_ne!(cluster.listen_addr().port(), 0);
         assert!(!cluster.local_running());
         cluster.set_local_running(true).await.expect("answer");
         assert_eq!(
@@ -158,5 +406,34 @@ mod tests {
         );
         assert!(cluster.local_running());
         supervisor.shutdown();
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_member_file_stops_the_start() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("cluster_members.json"), "not json").expect("write");
+        let (supervisor, _join) = SupervisorHandle::start().await.expect("supervisor");
+        let node = NodeName::parse("VerneMQ@127.0.0.1").expect("name");
+        let error = ClusterHandle::start(node, settings(dir.path()), &supervisor)
+            .await
+            .expect_err("corrupt file");
+        assert!(matches!(error, ClusterStartError::Members(ref m) if m.contains("corrupt")));
+        supervisor.shutdown();
+    }
+
+    #[test]
+    fn discovery_nodes_parse_with_and_without_a_port() {
+        let parsed = |t: &str| parse_discovery_node(t).map(|(n, a)| (n.to_string(), a));
+        assert_eq!(
+            parsed("B@10.0.0.2"),
+            Ok(("B@10.0.0.2".into(), "10.0.0.2:44053".into()))
+        );
+        assert_eq!(
+            parsed("B@127.0.0.1:4000"),
+            Ok(("B@127.0.0.1".into(), "127.0.0.1:4000".into()))
+        );
+        assert!(parsed("B@h:port").is_err());
+        assert!(parsed("nohost").is_err());
+        assert!(parsed("@h").is_err());
     }
 }

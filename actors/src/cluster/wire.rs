@@ -1,0 +1,57 @@
+//! What members tell each other over the fabric: a heartbeat carrying the sender's member list.
+
+use serde::{Deserialize, Serialize};
+
+/// One member as it is stored on disk and gossiped: its name and its fabric address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredMember {
+    /// `Name@host`.
+    pub node: String,
+    /// `host:port` of its `listener.vmq.clustering`.
+    pub address: String,
+}
+
+/// Sent every heartbeat interval to every connected member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// The sender's node name.
+    pub from: String,
+    /// The sender's fabric address.
+    pub address: String,
+    /// Every member the sender knows, itself included.
+    pub members: Vec<StoredMember>,
+}
+
+/// The variant tag of a heartbeat on the wire.
+pub(crate) const HEARTBEAT: &str = "heartbeat";
+
+impl Heartbeat {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// `None` for bytes that are not a heartbeat: a peer's bad frame is dropped, never a panic.
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeats_round_trip_and_garbage_is_refused() {
+        let beat = Heartbeat {
+            from: "A@h".into(),
+            address: "h:1".into(),
+            members: vec![StoredMember {
+                node: "B@h".into(),
+                address: "h:2".into(),
+            }],
+        };
+        assert_eq!(Heartbeat::decode(&beat.encode()), Some(beat));
+        assert_eq!(Heartbeat::decode(b"\xff\x00garbage"), None);
+        assert_eq!(Heartbeat::decode(b"{\"from\":1}"), None);
+    }
+}
