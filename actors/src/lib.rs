@@ -47,7 +47,7 @@ pub mod vault;
 
 pub use call::{CallError, DEFAULT_CALL_TIMEOUT};
 pub use cluster::{
-    parse_discovery_node, ClusterHandle, ClusterSettings, ClusterStartError, Member,
+    parse_discovery_node, ClusterHandle, ClusterSettings, ClusterStartError, LeaveOutcome, Member,
 };
 pub use listeners::{
     ConnectionCounts, ConnectionGuard, Connector, ListenerEntry, ListenerError, ListenerId,

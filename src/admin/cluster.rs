@@ -1,11 +1,11 @@
-//! `cluster show` (the members and whether each runs) and `cluster join`.
+//! `cluster show` (the members and whether each runs), `cluster join` and `cluster leave`.
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, FlagSpec, FlagValue};
 use super::cmdline::CommandLine;
 use super::error::AdminError;
 use super::reply::{Reply, Table};
 use crate::node::Node;
-use vmq_actors::{parse_discovery_node, NodeName};
+use vmq_actors::{parse_discovery_node, LeaveOutcome, NodeName};
 
 /// `vmq-admin cluster`.
 pub const GROUP_USAGE: &str = "Usage: vmq-admin cluster <sub-command>
@@ -15,6 +15,7 @@ pub const GROUP_USAGE: &str = "Usage: vmq-admin cluster <sub-command>
   Sub-commands:
     show        Prints cluster information
     join        Joins a cluster
+    leave       Removes a node from the cluster
   Use --help after a sub-command for more details.
 ";
 
@@ -92,6 +93,76 @@ impl Join {
         match node.cluster.join(self.node, self.address).await? {
             Ok(()) => Ok(Reply::text("Done")),
             Err(why) => Err(AdminError::Unavailable(why)),
+        }
+    }
+}
+
+/// `vmq-admin cluster leave`.
+pub const LEAVE_USAGE: &str = "Usage: vmq-admin cluster leave node=<Node> [-k | --kill_sessions]
+
+  Removes a node that is down (Running = false in cluster show) from the member list of every
+  node. Removing a running node (stopping its listeners, migrating its sessions) is not
+  supported yet.
+
+  Options
+
+    -k, --kill_sessions
+    -i, --summary-interval=<seconds>
+    -t, --timeout=<seconds>
+      Accepted for VerneMQ compatibility; a down node has no sessions to move.
+";
+
+/// VerneMQ's alert when `node` is missing.
+pub const MISSING_NODE: &str = "You have to provide a node";
+
+/// `cluster leave node=<Node>`.
+#[derive(Debug)]
+pub struct Leave {
+    node: NodeName,
+}
+
+impl Leave {
+    const SPEC: ArgSpec = ArgSpec {
+        params: &["node"],
+        flags: &[
+            FlagSpec {
+                name: "kill_sessions",
+                short: Some('k'),
+                value: FlagValue::None,
+            },
+            FlagSpec {
+                name: "summary-interval",
+                short: Some('i'),
+                value: FlagValue::Required,
+            },
+            FlagSpec {
+                name: "timeout",
+                short: Some('t'),
+                value: FlagValue::Required,
+            },
+        ],
+    };
+
+    /// `node=Name@host`.
+    pub fn parse(line: &CommandLine) -> Result<Self, AdminError> {
+        let args = Args::check(line, &Self::SPEC, LEAVE_USAGE)?;
+        let text = args.param("node").ok_or_else(|| args.error(MISSING_NODE))?;
+        let node = NodeName::parse(text).map_err(|e| args.error(format!("node: {e}")))?;
+        Ok(Self { node })
+    }
+
+    /// Removes the node if it is a down member.
+    pub async fn execute(self, node: &Node) -> Result<Reply, AdminError> {
+        match node.cluster.leave(self.node.clone()).await? {
+            LeaveOutcome::Removed => Ok(Reply::text("Done")),
+            LeaveOutcome::NotMember => Err(AdminError::NotFound(format!(
+                "{} is not a member of the cluster (see cluster show)",
+                self.node
+            ))),
+            LeaveOutcome::Running => Err(AdminError::Conflict(format!(
+                "{} is running: only a node that is down can leave for now; stop it first",
+                self.node
+            ))),
         }
     }
 }

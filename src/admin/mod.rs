@@ -56,6 +56,8 @@ pub enum Command {
     ClusterShow(cluster::Show),
     /// `cluster join`.
     ClusterJoin(cluster::Join),
+    /// `cluster leave`.
+    ClusterLeave(cluster::Leave),
     /// `listener show`.
     ListenerShow(listener::Show),
     /// `listener start`.
@@ -134,6 +136,7 @@ impl Command {
             Command::ApiKeyShow(cmd) => Ok(cmd.execute(node)),
             Command::ClusterShow(cmd) => Ok(cmd.execute(node)),
             Command::ClusterJoin(cmd) => cmd.execute(node).await,
+            Command::ClusterLeave(cmd) => cmd.execute(node).await,
             Command::ListenerShow(cmd) => Ok(cmd.execute(node)),
             Command::ListenerStart(cmd) => cmd.execute(node).await,
             Command::ListenerStop(cmd) => cmd.execute(node).await,

@@ -56,6 +56,12 @@ pub(super) const COMMANDS: &[Entry] = &[
         mutates: true,
     },
     Entry {
+        path: &["cluster", "leave"],
+        usage: cluster::LEAVE_USAGE,
+        parse: |l| cluster::Leave::parse(l).map(Command::ClusterLeave),
+        mutates: true,
+    },
+    Entry {
         path: &["listener", "show"],
         usage: listener::SHOW_USAGE,
         parse: |l| listener::Show::parse(l).map(Command::ListenerShow),

@@ -143,6 +143,44 @@ fn three_nodes_join_a_killed_one_goes_down_and_rejoins_after_a_restart() {
 }
 
 #[test]
+fn a_silent_member_goes_down_until_it_speaks_again_and_a_dead_one_can_leave() {
+    let root = tempfile::tempdir().expect("data root");
+    let n1 = Member::start(root.path(), "s1", "");
+    let n2 = Member::start(root.path(), "s2", "");
+    let n3 = Member::start(root.path(), "s3", "");
+    assert_eq!(n2.join(&n1), (200, DONE.to_owned()));
+    assert_eq!(n3.join(&n1), (200, DONE.to_owned()));
+    let everyone = all(&[&n1, &n2, &n3], true);
+    n1.wait_show(&everyone, DEADLINE);
+
+    // Stopped, its connections stay open but it sends nothing: only the heartbeat notices.
+    n3.process.signal("STOP");
+    let n3_down = vec![(n1.node(), true), (n2.node(), true), (n3.node(), false)];
+    for member in [&n1, &n2] {
+        member.wait_show(&n3_down, DOWN_WITHIN);
+    }
+    n3.process.signal("CONT");
+    for member in [&n1, &n2, &n3] {
+        member.wait_show(&everyone, DEADLINE);
+    }
+
+    let n3_node = n3.node();
+    drop(n3); // SIGKILL
+    n1.wait_show(&n3_down, DOWN_WITHIN);
+    let leave = |who: &str| n1.get(&format!("/api/v1/cluster/leave?node={who}"));
+    assert_eq!(leave(&n2.node()).0, 409, "a running node cannot leave yet");
+    assert_eq!(leave("nobody@127.0.0.1").0, 404);
+    let (status, body) = n1.get("/api/v1/cluster/leave");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("You have to provide a node"), "{body}");
+    assert_eq!(leave(&n3_node), (200, DONE.to_owned()));
+    // Removed everywhere: n2 learns it from n1's heartbeat.
+    for member in [&n1, &n2] {
+        member.wait_show(&all(&[&n1, &n2], true), DEADLINE);
+    }
+}
+
+#[test]
 fn a_node_with_another_cookie_cannot_join_and_the_refusal_is_logged() {
     let root = tempfile::tempdir().expect("data root");
     let mut n1 = Member::start(root.path(), "c1", "");

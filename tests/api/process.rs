@@ -228,6 +228,16 @@ impl Running {
         parse_addr(&self.wait_for_line(needle))
     }
 
+    /// Sends the signal `name` (`STOP`, `CONT`, …) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.guard.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed: {status}");
+    }
+
     /// Sends SIGTERM and asserts a clean exit (code 0) within `DEADLINE`.
     pub fn terminate_cleanly(&mut self) {
         let status = Command::new("kill")

@@ -2,20 +2,13 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use super::wire::MemberList;
 
-use super::wire::StoredMember;
-
-#[derive(Serialize, Deserialize)]
-struct MembersFile {
-    members: Vec<StoredMember>,
-}
-
-/// The stored members; none if the file does not exist yet.
-pub(crate) fn load(file: &Path) -> Result<Vec<StoredMember>, String> {
+/// The stored list; empty if the file does not exist yet.
+pub(crate) fn load(file: &Path) -> Result<MemberList, String> {
     let bytes = match std::fs::read(file) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(MemberList::default()),
         Err(e) => {
             return Err(format!(
                 "cannot read cluster member file {}: {e}",
@@ -23,21 +16,17 @@ pub(crate) fn load(file: &Path) -> Result<Vec<StoredMember>, String> {
             ))
         }
     };
-    let parsed: MembersFile = serde_json::from_slice(&bytes).map_err(|e| {
+    serde_json::from_slice(&bytes).map_err(|e| {
         format!(
             "cluster member file {} is corrupt ({e}): fix it, or delete it and join the cluster again",
             file.display()
         )
-    })?;
-    Ok(parsed.members)
+    })
 }
 
 /// Replaces the file atomically (temp file, fsync, rename).
-pub(crate) fn save(file: &Path, members: &[StoredMember]) -> Result<(), String> {
-    let body = MembersFile {
-        members: members.to_vec(),
-    };
-    let bytes = serde_json::to_vec_pretty(&body).map_err(|e| e.to_string())?;
+pub(crate) fn save(file: &Path, list: &MemberList) -> Result<(), String> {
+    let bytes = serde_json::to_vec_pretty(list).map_err(|e| e.to_string())?;
     crate::vault::write_atomic(file, &bytes)
         .map_err(|e| format!("cannot write cluster member file {}: {e}", file.display()))
 }
@@ -45,6 +34,7 @@ pub(crate) fn save(file: &Path, members: &[StoredMember]) -> Result<(), String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::wire::StoredMember;
 
     fn member(node: &str, address: &str) -> StoredMember {
         StoredMember {
@@ -57,10 +47,13 @@ mod tests {
     fn a_missing_file_is_an_empty_list_and_a_saved_list_loads_back() {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("cluster_members.json");
-        assert_eq!(load(&file), Ok(Vec::new()));
-        let members = vec![member("A@h", "h:1"), member("B@h", "h:2")];
-        save(&file, &members).expect("saved");
-        assert_eq!(load(&file), Ok(members));
+        assert_eq!(load(&file), Ok(MemberList::default()));
+        let list = MemberList {
+            members: vec![member("A@h", "h:1"), member("B@h", "h:2")],
+            removed: vec!["C@h".into()],
+        };
+        save(&file, &list).expect("saved");
+        assert_eq!(load(&file), Ok(list));
         assert!(!dir.path().join("cluster_members.json.tmp").exists());
     }
 

@@ -19,7 +19,7 @@ use ractor::{pg, Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use fabric::Fabric;
 use state::{ClusterState, JoinStart};
-pub use state::{Member, JOIN_TIMEOUT_TICKS, MISS_LIMIT};
+pub use state::{LeaveOutcome, Member, JOIN_TIMEOUT_TICKS, MISS_LIMIT};
 use wire::{Heartbeat, HEARTBEAT};
 
 use crate::call::{call, CallError, DEFAULT_CALL_TIMEOUT};
@@ -58,6 +58,13 @@ pub enum ClusterMessage {
         node: NodeName,
         /// Why.
         error: String,
+    },
+    /// `cluster leave node=…`: removes a down member.
+    Leave {
+        /// The member to remove.
+        node: NodeName,
+        /// What was found.
+        reply: RpcReplyPort<LeaveOutcome>,
     },
     /// A heartbeat interval passed.
     Tick,
@@ -160,6 +167,15 @@ impl Actor for ClusterActor {
                 }
             }
             ClusterMessage::JoinFailed { node, error } => state.join_failed(&node, &error),
+            ClusterMessage::Leave { node, reply } => {
+                let outcome = state.leave(&node);
+                if outcome == LeaveOutcome::Removed {
+                    tracing::info!(%node, "cluster member removed");
+                    persist(state, args);
+                    broadcast(&state.heartbeat());
+                }
+                let _ = reply.send(outcome);
+            }
             ClusterMessage::Tick => tick(state, args),
             ClusterMessage::Heartbeat(beat) => {
                 let heard = state.heard(&beat);
@@ -193,7 +209,7 @@ fn tick(state: &mut ClusterState, args: &ClusterArgs) {
 }
 
 fn persist(state: &ClusterState, args: &ClusterArgs) {
-    if let Err(error) = members_file::save(&args.members_file, &state.stored()) {
+    if let Err(error) = members_file::save(&args.members_file, &state.list()) {
         tracing::error!(%error, "cluster member list not saved");
     }
 }
@@ -341,6 +357,19 @@ impl ClusterHandle {
                 reply,
             }
         })
+        .await
+    }
+}
+
+impl ClusterHandle {
+    /// Removes a down member from this node's list and, through the heartbeat, from every peer's.
+    pub async fn leave(&self, node: NodeName) -> Result<LeaveOutcome, CallError> {
+        call(
+            &self.slot.get(),
+            "cluster membership",
+            DEFAULT_CALL_TIMEOUT,
+            |reply| ClusterMessage::Leave { node, reply },
+        )
         .await
     }
 }

@@ -2,13 +2,13 @@
 //! backoff), kept apart from the actor so they test without a runtime. Time is counted in ticks
 //! (one per heartbeat interval).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use ractor::RpcReplyPort;
 
-use super::wire::{Heartbeat, StoredMember};
+use super::wire::{Heartbeat, MemberList, StoredMember};
 use crate::types::NodeName;
 
 /// A peer unheard for more ticks than this shows `Running = false`.
@@ -83,22 +83,34 @@ pub enum JoinStart {
     Connect,
 }
 
+/// What `cluster leave node=…` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LeaveOutcome {
+    /// The down member was removed here; peers learn it with the next heartbeat.
+    Removed,
+    /// Not a member.
+    NotMember,
+    /// The member runs (or is this node): only a down member can be removed for now.
+    Running,
+}
+
 /// The members, with the snapshot every change is published to.
 pub struct ClusterState {
     local: NodeName,
     local_address: String,
     local_running: bool,
     peers: BTreeMap<NodeName, Peer>,
+    removed: BTreeSet<NodeName>,
     joins: Vec<PendingJoin>,
     published: Arc<ArcSwap<Vec<Member>>>,
 }
 
 impl ClusterState {
-    /// State over the stored members (all down until heard from); the local node is not a peer.
+    /// State over the stored list (members down until heard from); the local node is not a peer.
     pub fn new(
         local: NodeName,
         local_address: String,
-        stored: &[StoredMember],
+        stored: &MemberList,
         published: Arc<ArcSwap<Vec<Member>>>,
     ) -> Self {
         let mut state = Self {
@@ -106,6 +118,7 @@ impl ClusterState {
             local_address,
             local_running: false,
             peers: BTreeMap::new(),
+            removed: BTreeSet::new(),
             joins: Vec::new(),
             published,
         };
@@ -120,8 +133,9 @@ impl ClusterState {
         self.publish();
     }
 
-    /// Every member with its address, this node included: what is persisted and gossiped.
-    pub fn stored(&self) -> Vec<StoredMember> {
+    /// Every member with its address, this node included, and the removed nodes: what is
+    /// persisted and gossiped.
+    pub fn list(&self) -> MemberList {
         let mut members = vec![StoredMember {
             node: self.local.to_string(),
             address: self.local_address.clone(),
@@ -130,7 +144,8 @@ impl ClusterState {
             node: node.to_string(),
             address: peer.address.clone(),
         }));
-        members
+        let removed = self.removed.iter().map(ToString::to_string).collect();
+        MemberList { members, removed }
     }
 
     /// The heartbeat this node sends.
@@ -138,7 +153,7 @@ impl ClusterState {
         Heartbeat {
             from: self.local.to_string(),
             address: self.local_address.clone(),
-            members: self.stored(),
+            list: self.list(),
         }
     }
 
@@ -151,7 +166,11 @@ impl ClusterState {
         if from == self.local {
             return Heard::default();
         }
-        let mut heard = Heard::default();
+        let mut heard = Heard {
+            // A removed node that talks to this node again is a member again.
+            members_changed: self.removed.remove(&from),
+            came_up: false,
+        };
         let peer = self.peers.entry(from.clone()).or_insert_with(|| {
             heard.members_changed = true;
             Peer::down(beat.address.clone())
@@ -164,8 +183,12 @@ impl ClusterState {
         peer.running = true;
         peer.silent_ticks = 0;
         peer.backoff = 1;
-        heard.members_changed |= self.merge(&beat.members);
-        let lists_us = beat.members.iter().any(|m| m.node == self.local.as_str());
+        heard.members_changed |= self.merge(&beat.list);
+        let lists_us = beat
+            .list
+            .members
+            .iter()
+            .any(|m| m.node == self.local.as_str());
         if lists_us {
             self.answer_joins(|join| join.node == from, |_| Ok(()));
         }
@@ -256,20 +279,52 @@ impl ClusterState {
         }
     }
 
-    /// Adds members not known yet; true if any was added.
-    fn merge(&mut self, members: &[StoredMember]) -> bool {
-        let mut added = false;
-        for member in members {
+    /// `cluster leave node=…` of a down member: forgotten here and remembered as removed.
+    pub fn leave(&mut self, node: &NodeName) -> LeaveOutcome {
+        if *node == self.local {
+            return LeaveOutcome::Running;
+        }
+        match self.peers.get(node) {
+            None => LeaveOutcome::NotMember,
+            Some(peer) if peer.running => LeaveOutcome::Running,
+            Some(_) => {
+                self.peers.remove(node);
+                self.removed.insert(node.clone());
+                self.publish();
+                LeaveOutcome::Removed
+            }
+        }
+    }
+
+    /// Adds members not known yet and drops down members removed elsewhere; true on a change.
+    fn merge(&mut self, list: &MemberList) -> bool {
+        let mut changed = false;
+        for text in &list.removed {
+            let Ok(node) = NodeName::parse(text) else {
+                continue;
+            };
+            let down = self.peers.get(&node).is_some_and(|peer| !peer.running);
+            if node != self.local
+                && !self.removed.contains(&node)
+                && (down || !self.peers.contains_key(&node))
+            {
+                self.peers.remove(&node);
+                self.removed.insert(node);
+                changed = true;
+            }
+        }
+        for member in &list.members {
             let Ok(node) = NodeName::parse(&member.node) else {
                 continue;
             };
-            if node == self.local || self.peers.contains_key(&node) {
+            if node == self.local || self.peers.contains_key(&node) || self.removed.contains(&node)
+            {
                 continue;
             }
             self.peers.insert(node, Peer::down(member.address.clone()));
-            added = true;
+            changed = true;
         }
-        added
+        changed
     }
 
     fn publish(&self) {

@@ -13,20 +13,31 @@ fn stored(node: &str, address: &str) -> StoredMember {
     }
 }
 
-fn beat(from: &str, members: &[&str]) -> Heartbeat {
-    Heartbeat {
-        from: from.into(),
-        address: format!("{from}:1"),
+fn list(members: &[&str], removed: &[&str]) -> MemberList {
+    MemberList {
         members: members
             .iter()
             .map(|m| stored(m, &format!("{m}:1")))
             .collect(),
+        removed: removed.iter().map(|r| (*r).to_owned()).collect(),
+    }
+}
+
+fn beat(from: &str, members: &[&str]) -> Heartbeat {
+    Heartbeat {
+        from: from.into(),
+        address: format!("{from}:1"),
+        list: list(members, &[]),
     }
 }
 
 fn state(local: &str, members: &[StoredMember]) -> (ClusterState, Arc<ArcSwap<Vec<Member>>>) {
     let published = Arc::new(ArcSwap::from_pointee(Vec::new()));
-    let state = ClusterState::new(name(local), "h:0".into(), members, Arc::clone(&published));
+    let stored = MemberList {
+        members: members.to_vec(),
+        removed: Vec::new(),
+    };
+    let state = ClusterState::new(name(local), "h:0".into(), &stored, Arc::clone(&published));
     (state, published)
 }
 
@@ -84,7 +95,7 @@ fn a_heartbeat_marks_its_sender_running_and_merges_its_members() {
         state.heard(&beat("B@h", &["B@h", "C@h", "A@h"])),
         Heard::default()
     );
-    let names: Vec<String> = state.stored().into_iter().map(|m| m.node).collect();
+    let names: Vec<String> = state.list().members.into_iter().map(|m| m.node).collect();
     assert_eq!(names, ["A@h", "B@h", "C@h"]);
 }
 
@@ -174,4 +185,44 @@ fn a_join_fails_on_itself_on_a_dial_error_and_after_the_timeout() {
     assert!(answer.try_recv().is_err(), "still waiting");
     state.tick();
     assert!(matches!(answer.try_recv(), Ok(Err(e)) if e.contains("did not join within")));
+}
+
+#[test]
+fn only_a_down_member_can_leave_and_it_is_remembered_as_removed() {
+    let (mut state, published) = state("A@h", &[stored("C@h", "h:3")]);
+    state.heard(&beat("B@h", &["B@h"]));
+    assert_eq!(state.leave(&name("A@h")), LeaveOutcome::Running);
+    assert_eq!(state.leave(&name("B@h")), LeaveOutcome::Running);
+    assert_eq!(state.leave(&name("X@h")), LeaveOutcome::NotMember);
+    assert_eq!(state.leave(&name("C@h")), LeaveOutcome::Removed);
+    assert_eq!(
+        running(&published),
+        [("A@h".into(), false), ("B@h".into(), true)]
+    );
+    assert_eq!(state.list().removed, ["C@h"]);
+    // A peer that still lists C does not bring it back.
+    assert!(!state.heard(&beat("B@h", &["B@h", "C@h"])).members_changed);
+    assert_eq!(published.load().len(), 2);
+    // C itself talking to this node again makes it a member again.
+    assert!(state.heard(&beat("C@h", &["C@h"])).members_changed);
+    assert!(state.list().removed.is_empty());
+}
+
+#[test]
+fn a_removal_gossiped_by_a_peer_drops_a_down_member_but_not_a_running_one() {
+    let (mut state, published) = state("A@h", &[stored("C@h", "h:3")]);
+    state.heard(&beat("D@h", &["D@h"]));
+    let removal = Heartbeat {
+        from: "B@h".into(),
+        address: "B@h:1".into(),
+        list: list(&["B@h"], &["C@h", "D@h", "A@h"]),
+    };
+    assert!(state.heard(&removal).members_changed);
+    let shown: Vec<String> = published
+        .load()
+        .iter()
+        .map(|m| m.node.to_string())
+        .collect();
+    assert_eq!(shown, ["A@h", "B@h", "D@h"]);
+    assert_eq!(state.list().removed, ["C@h"]);
 }

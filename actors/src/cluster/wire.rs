@@ -11,6 +11,17 @@ pub struct StoredMember {
     pub address: String,
 }
 
+/// The member list as persisted: members, and the nodes removed by `cluster leave` (kept so that
+/// a peer that still lists one does not bring it back).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberList {
+    /// Every member, this node included.
+    pub members: Vec<StoredMember>,
+    /// Removed nodes.
+    #[serde(default)]
+    pub removed: Vec<String>,
+}
+
 /// Sent every heartbeat interval to every connected member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Heartbeat {
@@ -18,8 +29,9 @@ pub struct Heartbeat {
     pub from: String,
     /// The sender's fabric address.
     pub address: String,
-    /// Every member the sender knows, itself included.
-    pub members: Vec<StoredMember>,
+    /// Every member the sender knows, itself included, and the removed nodes.
+    #[serde(flatten)]
+    pub list: MemberList,
 }
 
 /// The variant tag of a heartbeat on the wire.
@@ -45,10 +57,13 @@ mod tests {
         let beat = Heartbeat {
             from: "A@h".into(),
             address: "h:1".into(),
-            members: vec![StoredMember {
-                node: "B@h".into(),
-                address: "h:2".into(),
-            }],
+            list: MemberList {
+                members: vec![StoredMember {
+                    node: "B@h".into(),
+                    address: "h:2".into(),
+                }],
+                removed: vec!["C@h".into()],
+            },
         };
         assert_eq!(Heartbeat::decode(&beat.encode()), Some(beat));
         assert_eq!(Heartbeat::decode(b"\xff\x00garbage"), None);
