@@ -14,6 +14,8 @@ use crate::slot::ActorSlot;
 use crate::supervisor::{spawn_supervised, SupervisorHandle};
 use crate::types::NodeName;
 
+/// The cluster port a discovery node without one is dialled on.
+pub const DEFAULT_CLUSTER_PORT: u16 = 44053;
 /// How long dialling a peer may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -118,5 +120,48 @@ impl NodeEventSubscription for SessionLog {
     fn node_session_authenticated(&self, ses: NodeServerSessionInformation) {
         self.authenticated.lock().insert(ses.node_id);
         tracing::info!(peer = %peer(&ses), addr = %ses.peer_addr, "cluster peer connected");
+    }
+}
+
+/// `Name@host[:port]` → the node name `Name@host` and the address `host:port` to dial.
+pub fn parse_discovery_node(text: &str) -> Result<(NodeName, String), String> {
+    let (name, rest) = text.split_once('@').unwrap_or((text, ""));
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') || host.ends_with(']') => {
+            let port: u16 = port
+                .parse()
+                .map_err(|_| format!("'{text}': the port after ':' must be a number 1-65535"))?;
+            (host, port)
+        }
+        _ => (rest, DEFAULT_CLUSTER_PORT),
+    };
+    let node = NodeName::parse(&format!("{name}@{host}"))?;
+    Ok((node, format!("{host}:{port}")))
+}
+
+/// Port 0 becomes a concrete free port: the fabric advertises its port to peers, so it must be
+/// known before the node server binds it.
+pub(crate) fn resolve_port(addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    std::net::TcpListener::bind(addr)?.local_addr()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_nodes_parse_with_and_without_a_port() {
+        let parsed = |t: &str| parse_discovery_node(t).map(|(n, a)| (n.to_string(), a));
+        assert_eq!(
+            parsed("B@10.0.0.2"),
+            Ok(("B@10.0.0.2".into(), "10.0.0.2:44053".into()))
+        );
+        assert_eq!(
+            parsed("B@127.0.0.1:4000"),
+            Ok(("B@127.0.0.1".into(), "127.0.0.1:4000".into()))
+        );
+        assert!(parsed("B@h:port").is_err());
+        assert!(parsed("nohost").is_err());
+        assert!(parsed("@h").is_err());
     }
 }

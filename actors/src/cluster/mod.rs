@@ -14,13 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use ractor::message::{BoxedDowncastErr, SerializedMessage};
 use ractor::{pg, Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use fabric::Fabric;
+pub use fabric::{parse_discovery_node, DEFAULT_CLUSTER_PORT};
 use state::{ClusterState, JoinStart};
 pub use state::{LeaveOutcome, Member, JOIN_TIMEOUT_TICKS, MISS_LIMIT};
-use wire::{Heartbeat, HEARTBEAT};
+use wire::Heartbeat;
 
 use crate::call::{call, CallError, DEFAULT_CALL_TIMEOUT};
 use crate::slot::ActorSlot;
@@ -31,8 +31,6 @@ use crate::types::NodeName;
 const GROUP: &str = "vmq_cluster";
 /// How often members exchange heartbeats (one tick of the state).
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
-/// The cluster port a discovery node without one is dialled on.
-pub const DEFAULT_CLUSTER_PORT: u16 = 44053;
 
 /// The membership actor's messages. Only `Heartbeat` crosses the fabric.
 pub enum ClusterMessage {
@@ -70,34 +68,6 @@ pub enum ClusterMessage {
     Tick,
     /// A peer's heartbeat.
     Heartbeat(Heartbeat),
-}
-
-impl ractor::Message for ClusterMessage {
-    fn serializable() -> bool {
-        true
-    }
-
-    fn serialize(self) -> Result<SerializedMessage, BoxedDowncastErr> {
-        match self {
-            ClusterMessage::Heartbeat(beat) => Ok(SerializedMessage::Cast {
-                variant: HEARTBEAT.to_owned(),
-                args: beat.encode(),
-                metadata: None,
-            }),
-            _ => Err(BoxedDowncastErr),
-        }
-    }
-
-    fn deserialize(bytes: SerializedMessage) -> Result<Self, BoxedDowncastErr> {
-        match bytes {
-            SerializedMessage::Cast { variant, args, .. } if variant == HEARTBEAT => {
-                Heartbeat::decode(&args)
-                    .map(ClusterMessage::Heartbeat)
-                    .ok_or(BoxedDowncastErr)
-            }
-            _ => Err(BoxedDowncastErr),
-        }
-    }
 }
 
 /// The actor; it holds no data.
@@ -277,7 +247,11 @@ impl ClusterHandle {
         supervisor: &SupervisorHandle,
     ) -> Result<Self, ClusterStartError> {
         members_file::load(&settings.members_file).map_err(ClusterStartError::Members)?;
-        let listen = resolve_port(settings.listen)?;
+        let listen =
+            fabric::resolve_port(settings.listen).map_err(|e| ClusterStartError::Bind {
+                addr: settings.listen,
+                error: e.to_string(),
+            })?;
         let fabric = fabric::start(supervisor, &local, listen, settings.cookie)
             .await
             .map_err(|error| ClusterStartError::Bind {
@@ -359,9 +333,7 @@ impl ClusterHandle {
         })
         .await
     }
-}
 
-impl ClusterHandle {
     /// Removes a down member from this node's list and, through the heartbeat, from every peer's.
     pub async fn leave(&self, node: NodeName) -> Result<LeaveOutcome, CallError> {
         call(
@@ -372,35 +344,6 @@ impl ClusterHandle {
         )
         .await
     }
-}
-
-/// `Name@host[:port]` → the node name `Name@host` and the address `host:port` to dial.
-pub fn parse_discovery_node(text: &str) -> Result<(NodeName, String), String> {
-    let (name, rest) = text.split_once('@').unwrap_or((text, ""));
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') || host.ends_with(']') => {
-            let port: u16 = port
-                .parse()
-                .map_err(|_| format!("'{text}': the port after ':' must be a number 1-65535"))?;
-            (host, port)
-        }
-        _ => (rest, DEFAULT_CLUSTER_PORT),
-    };
-    let node = NodeName::parse(&format!("{name}@{host}"))?;
-    Ok((node, format!("{host}:{port}")))
-}
-
-/// Port 0 becomes a concrete free port: the fabric advertises its port to peers, so it must be
-/// known before the node server binds it.
-fn resolve_port(addr: SocketAddr) -> Result<SocketAddr, ClusterStartError> {
-    let probe = std::net::TcpListener::bind(addr).map_err(|e| ClusterStartError::Bind {
-        addr,
-        error: e.to_string(),
-    })?;
-    probe.local_addr().map_err(|e| ClusterStartError::Bind {
-        addr,
-        error: e.to_string(),
-    })
 }
 
 #[cfg(test)]
@@ -448,21 +391,5 @@ mod tests {
             .expect_err("corrupt file");
         assert!(matches!(error, ClusterStartError::Members(ref m) if m.contains("corrupt")));
         supervisor.shutdown();
-    }
-
-    #[test]
-    fn discovery_nodes_parse_with_and_without_a_port() {
-        let parsed = |t: &str| parse_discovery_node(t).map(|(n, a)| (n.to_string(), a));
-        assert_eq!(
-            parsed("B@10.0.0.2"),
-            Ok(("B@10.0.0.2".into(), "10.0.0.2:44053".into()))
-        );
-        assert_eq!(
-            parsed("B@127.0.0.1:4000"),
-            Ok(("B@127.0.0.1".into(), "127.0.0.1:4000".into()))
-        );
-        assert!(parsed("B@h:port").is_err());
-        assert!(parsed("nohost").is_err());
-        assert!(parsed("@h").is_err());
     }
 }

@@ -1,6 +1,9 @@
 //! What members tell each other over the fabric: a heartbeat carrying the sender's member list.
 
+use ractor::message::{BoxedDowncastErr, SerializedMessage};
 use serde::{Deserialize, Serialize};
+
+use super::ClusterMessage;
 
 /// One member as it is stored on disk and gossiped: its name and its fabric address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +38,7 @@ pub struct Heartbeat {
 }
 
 /// The variant tag of a heartbeat on the wire.
-pub(crate) const HEARTBEAT: &str = "heartbeat";
+const HEARTBEAT: &str = "heartbeat";
 
 impl Heartbeat {
     pub(crate) fn encode(&self) -> Vec<u8> {
@@ -45,6 +48,35 @@ impl Heartbeat {
     /// `None` for bytes that are not a heartbeat: a peer's bad frame is dropped, never a panic.
     pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
         serde_json::from_slice(bytes).ok()
+    }
+}
+
+// Only `Heartbeat` crosses the fabric; the other variants stay local (their serialisation fails).
+impl ractor::Message for ClusterMessage {
+    fn serializable() -> bool {
+        true
+    }
+
+    fn serialize(self) -> Result<SerializedMessage, BoxedDowncastErr> {
+        match self {
+            ClusterMessage::Heartbeat(beat) => Ok(SerializedMessage::Cast {
+                variant: HEARTBEAT.to_owned(),
+                args: beat.encode(),
+                metadata: None,
+            }),
+            _ => Err(BoxedDowncastErr),
+        }
+    }
+
+    fn deserialize(bytes: SerializedMessage) -> Result<Self, BoxedDowncastErr> {
+        match bytes {
+            SerializedMessage::Cast { variant, args, .. } if variant == HEARTBEAT => {
+                Heartbeat::decode(&args)
+                    .map(ClusterMessage::Heartbeat)
+                    .ok_or(BoxedDowncastErr)
+            }
+            _ => Err(BoxedDowncastErr),
+        }
     }
 }
 
