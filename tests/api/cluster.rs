@@ -7,7 +7,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::process::{Running, DEADLINE, KEY};
+use crate::process::{
+    run_to_exit, serving_config, vmq_node_with_config, write_config, Running, DEADLINE, KEY,
+};
 use crate::raw::blocking_get;
 use crate::support::DONE;
 
@@ -234,4 +236,29 @@ fn bad_joins_answer_with_clear_alerts_and_garbage_on_the_cluster_port_is_dropped
     assert!(closed, "the node closed the garbage connection");
     assert_eq!(n1.show(), all(&[&n1], true));
     n1.serves_mqtt();
+}
+
+#[test]
+fn a_taken_cluster_port_or_a_corrupt_member_file_stops_the_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port to occupy");
+    let port = taken.local_addr().expect("local addr").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let text = format!(
+        "{}listener.vmq.clustering = 127.0.0.1:{port}\n",
+        serving_config(&data).replace("listener.vmq.clustering = 127.0.0.1:0\n", "")
+    );
+    let path = write_config(dir.path(), &text);
+    let run = run_to_exit(vmq_node_with_config(dir.path(), &path));
+    assert_eq!(run.code, Some(78), "{run:?}");
+    assert!(run.stderr.contains("listener.vmq.clustering"), "{run:?}");
+    assert!(run.stderr.contains(&port.to_string()), "{run:?}");
+
+    let members = data.join("cluster_members.json");
+    std::fs::write(&members, "{\"members\": [").expect("write a corrupt member file");
+    let path = write_config(dir.path(), &serving_config(&data));
+    let run = run_to_exit(vmq_node_with_config(dir.path(), &path));
+    assert_eq!(run.code, Some(65), "{run:?}");
+    assert!(run.stderr.contains("cluster_members.json"), "{run:?}");
+    assert!(run.stderr.contains("corrupt"), "{run:?}");
 }
