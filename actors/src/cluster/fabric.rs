@@ -47,11 +47,19 @@ pub(crate) async fn start(
         (server, ())
     })
     .await?;
+    Ok(fabric)
+}
+
+/// Logs the fabric's sessions; `on_refused` gets the peer address of every connection that
+/// closed before authenticating.
+pub(crate) fn watch(fabric: &Fabric, on_refused: impl Fn(String) + Send + Sync + 'static) {
     let _ = fabric.get().cast(NodeServerMessage::SubscribeToEvents {
         id: "vmq-fabric-log".to_owned(),
-        subscription: Box::new(SessionLog::default()),
+        subscription: Box::new(SessionLog {
+            authenticated: Mutex::default(),
+            on_refused: Box::new(on_refused),
+        }),
     });
-    Ok(fabric)
 }
 
 /// Dials `address` unless a session with `node` is already up.
@@ -89,9 +97,9 @@ pub(crate) async fn dial(fabric: &Fabric, node: &NodeName, address: &str) -> Res
 }
 
 /// Logs peers connecting and leaving, and connections refused before authentication.
-#[derive(Default)]
 struct SessionLog {
     authenticated: Mutex<HashSet<u64>>,
+    on_refused: Box<dyn Fn(String) + Send + Sync>,
 }
 
 fn peer(ses: &NodeServerSessionInformation) -> String {
@@ -114,6 +122,7 @@ impl NodeEventSubscription for SessionLog {
                 "cluster connection refused: it closed before authenticating (a different \
                  distributed_cookie, or not a cluster node)"
             );
+            (self.on_refused)(ses.peer_addr);
         }
     }
 

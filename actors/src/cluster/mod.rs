@@ -64,6 +64,11 @@ pub enum ClusterMessage {
         /// What was found.
         reply: RpcReplyPort<LeaveOutcome>,
     },
+    /// A connection to `addr` closed before authenticating (another cookie, or not a node).
+    Refused {
+        /// The peer's `ip:port`.
+        addr: String,
+    },
     /// A heartbeat interval passed.
     Tick,
     /// A peer's heartbeat.
@@ -127,7 +132,7 @@ impl Actor for ClusterActor {
                 address,
                 reply,
             } => {
-                if state.join(node.clone(), reply) == JoinStart::Connect {
+                if state.join(node.clone(), address.clone(), reply) == JoinStart::Connect {
                     let fabric = args.fabric.clone();
                     tokio::spawn(async move {
                         if let Err(error) = fabric::dial(&fabric, &node, &address).await {
@@ -137,6 +142,7 @@ impl Actor for ClusterActor {
                 }
             }
             ClusterMessage::JoinFailed { node, error } => state.join_failed(&node, &error),
+            ClusterMessage::Refused { addr } => state.refused(&addr),
             ClusterMessage::Leave { node, reply } => {
                 let outcome = state.leave(&node);
                 if outcome == LeaveOutcome::Removed {
@@ -264,6 +270,7 @@ impl ClusterHandle {
         let address = format!("{host}:{}", listen.port());
         let (name, published) = (local.clone(), Arc::clone(&members));
         let members_file = settings.members_file;
+        let watched = fabric.clone();
         let slot = spawn_supervised(supervisor, "cluster membership", move || {
             let args = ClusterArgs {
                 local: name.clone(),
@@ -276,6 +283,10 @@ impl ClusterHandle {
         })
         .await
         .map_err(ClusterStartError::Actor)?;
+        let membership = slot.clone();
+        fabric::watch(&watched, move |addr| {
+            let _ = membership.get().cast(ClusterMessage::Refused { addr });
+        });
         Ok(Self {
             slot,
             local,

@@ -52,6 +52,7 @@ impl Peer {
 
 struct PendingJoin {
     node: NodeName,
+    address: String,
     ticks_left: u32,
     reply: JoinReply,
 }
@@ -236,8 +237,9 @@ impl ClusterState {
         tick
     }
 
-    /// Starts a join of `node`; `reply` is answered now or when both sides see each other.
-    pub fn join(&mut self, node: NodeName, reply: JoinReply) -> JoinStart {
+    /// Starts a join of `node` at `address`; `reply` is answered now or when both sides see
+    /// each other.
+    pub fn join(&mut self, node: NodeName, address: String, reply: JoinReply) -> JoinStart {
         if node == self.local {
             let _ = reply.send(Err(format!(
                 "{node} is this node: give the name of a node of the cluster to join"
@@ -250,6 +252,7 @@ impl ClusterState {
         }
         self.joins.push(PendingJoin {
             node,
+            address,
             ticks_left: JOIN_TIMEOUT_TICKS,
             reply,
         });
@@ -261,6 +264,19 @@ impl ClusterState {
         self.answer_joins(
             |join| join.node == *node,
             |node| Err(format!("could not reach discovery node {node}: {error}")),
+        );
+    }
+
+    /// A connection to `address` closed before authenticating: a join dialling it fails now.
+    pub fn refused(&mut self, address: &str) {
+        self.answer_joins(
+            |join| join.address == address,
+            |node| {
+                Err(format!(
+                    "discovery node {node} refused the connection before authenticating: both \
+                     nodes need the same distributed_cookie"
+                ))
+            },
         );
     }
 

@@ -156,14 +156,20 @@ fn down_members_are_dialled_with_a_growing_backoff() {
 fn a_join_completes_when_the_discovery_node_lists_this_node() {
     let (mut state, _published) = state("A@h", &[]);
     let (reply, mut answer) = join_port();
-    assert_eq!(state.join(name("B@h"), reply), JoinStart::Connect);
+    assert_eq!(
+        state.join(name("B@h"), "h:2".into(), reply),
+        JoinStart::Connect
+    );
     state.heard(&beat("B@h", &["B@h"]));
     assert!(answer.try_recv().is_err(), "B does not list A yet");
     state.heard(&beat("B@h", &["B@h", "A@h"]));
     assert_eq!(answer.try_recv(), Ok(Ok(())));
     // Joining a running member answers at once.
     let (reply, mut answer) = join_port();
-    assert_eq!(state.join(name("B@h"), reply), JoinStart::Answered);
+    assert_eq!(
+        state.join(name("B@h"), "h:2".into(), reply),
+        JoinStart::Answered
+    );
     assert_eq!(answer.try_recv(), Ok(Ok(())));
 }
 
@@ -171,14 +177,17 @@ fn a_join_completes_when_the_discovery_node_lists_this_node() {
 fn a_join_fails_on_itself_on_a_dial_error_and_after_the_timeout() {
     let (mut state, _published) = state("A@h", &[]);
     let (reply, mut answer) = join_port();
-    assert_eq!(state.join(name("A@h"), reply), JoinStart::Answered);
+    assert_eq!(
+        state.join(name("A@h"), "h:0".into(), reply),
+        JoinStart::Answered
+    );
     assert!(matches!(answer.try_recv(), Ok(Err(e)) if e.contains("is this node")));
     let (reply, mut answer) = join_port();
-    state.join(name("B@h"), reply);
+    state.join(name("B@h"), "h:2".into(), reply);
     state.join_failed(&name("B@h"), "connection refused");
     assert!(matches!(answer.try_recv(), Ok(Err(e)) if e.contains("connection refused")));
     let (reply, mut answer) = join_port();
-    state.join(name("C@h"), reply);
+    state.join(name("C@h"), "h:3".into(), reply);
     for _ in 1..JOIN_TIMEOUT_TICKS {
         state.tick();
     }
@@ -225,4 +234,15 @@ fn a_removal_gossiped_by_a_peer_drops_a_down_member_but_not_a_running_one() {
         .collect();
     assert_eq!(shown, ["A@h", "B@h", "D@h"]);
     assert_eq!(state.list().removed, ["C@h"]);
+}
+
+#[test]
+fn a_join_whose_connection_is_refused_fails_at_once() {
+    let (mut state, _published) = state("A@h", &[]);
+    let (reply, mut answer) = join_port();
+    state.join(name("B@h"), "127.0.0.1:2".into(), reply);
+    state.refused("127.0.0.1:9");
+    assert!(answer.try_recv().is_err(), "another address");
+    state.refused("127.0.0.1:2");
+    assert!(matches!(answer.try_recv(), Ok(Err(e)) if e.contains("distributed_cookie")));
 }
