@@ -100,17 +100,21 @@ impl Join {
 /// `vmq-admin cluster leave`.
 pub const LEAVE_USAGE: &str = "Usage: vmq-admin cluster leave node=<Node> [-k | --kill_sessions]
 
-  Removes a node that is down (Running = false in cluster show) from the member list of every
-  node. Removing a running node (stopping its listeners, migrating its sessions) is not
-  supported yet.
+  A node that is down (Running = false in cluster show) is removed from the member list of
+  every node. A running node is asked to stop its MQTT listeners (no new connections); it stays
+  a member.
 
   Options
 
     -k, --kill_sessions
+      Also close the running node's sessions and move their queues: not supported yet.
     -i, --summary-interval=<seconds>
     -t, --timeout=<seconds>
-      Accepted for VerneMQ compatibility; a down node has no sessions to move.
+      Accepted for VerneMQ compatibility.
 ";
+
+/// The answer when a running node was asked to stop its listeners (VerneMQ's text).
+pub const LISTENERS_STOPPED: &str = "Done! Use -k to teardown and migrate existing sessions!";
 
 /// VerneMQ's alert when `node` is missing.
 pub const MISSING_NODE: &str = "You have to provide a node";
@@ -119,6 +123,7 @@ pub const MISSING_NODE: &str = "You have to provide a node";
 #[derive(Debug)]
 pub struct Leave {
     node: NodeName,
+    kill_sessions: bool,
 }
 
 impl Leave {
@@ -148,21 +153,30 @@ impl Leave {
         let args = Args::check(line, &Self::SPEC, LEAVE_USAGE)?;
         let text = args.param("node").ok_or_else(|| args.error(MISSING_NODE))?;
         let node = NodeName::parse(text).map_err(|e| args.error(format!("node: {e}")))?;
-        Ok(Self { node })
+        Ok(Self {
+            node,
+            kill_sessions: args.has_flag("kill_sessions"),
+        })
     }
 
-    /// Removes the node if it is a down member.
+    /// Removes a down member; asks a running one to stop its MQTT listeners.
     pub async fn execute(self, node: &Node) -> Result<Reply, AdminError> {
-        match node.cluster.leave(self.node.clone()).await? {
+        match node
+            .cluster
+            .leave(self.node.clone(), self.kill_sessions)
+            .await?
+        {
             LeaveOutcome::Removed => Ok(Reply::text("Done")),
             LeaveOutcome::NotMember => Err(AdminError::NotFound(format!(
                 "{} is not a member of the cluster (see cluster show)",
                 self.node
             ))),
-            LeaveOutcome::Running => Err(AdminError::Conflict(format!(
-                "{} is running: only a node that is down can leave for now; stop it first",
+            LeaveOutcome::Running if self.kill_sessions => Err(AdminError::Conflict(format!(
+                "{} is running: --kill_sessions (closing and moving its sessions) is not supported \
+                 yet; leave without it to stop its listeners, or stop the node first",
                 self.node
             ))),
+            LeaveOutcome::Running => Ok(Reply::text(LISTENERS_STOPPED)),
         }
     }
 }

@@ -134,6 +134,10 @@ pub(super) async fn launch(
             stop_rx.clone(),
         )));
     }
+    servers.push(tokio::spawn(super::leave::serve(
+        node.clone(),
+        stop_rx.clone(),
+    )));
     servers.push(tokio::spawn(crate::admin_socket::serve(
         bound.admin,
         node.clone(),

@@ -13,6 +13,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
+
 use arc_swap::ArcSwap;
 use ractor::{pg, Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
@@ -57,10 +59,13 @@ pub enum ClusterMessage {
         /// Why.
         error: String,
     },
-    /// `cluster leave node=…`: removes a down member.
+    /// `cluster leave node=…`: removes a down member; a running one (unless `kill_sessions`,
+    /// not supported yet) is asked to stop its MQTT listeners.
     Leave {
         /// The member to remove.
         node: NodeName,
+        /// `--kill_sessions`.
+        kill_sessions: bool,
         /// What was found.
         reply: RpcReplyPort<LeaveOutcome>,
     },
@@ -68,6 +73,11 @@ pub enum ClusterMessage {
     Refused {
         /// The peer's `ip:port`.
         addr: String,
+    },
+    /// Asks `node` (this one, or a peer over the fabric) to stop its MQTT listeners.
+    StopListeners {
+        /// The leaving node.
+        node: NodeName,
     },
     /// A heartbeat interval passed.
     Tick,
@@ -85,6 +95,7 @@ pub struct ClusterArgs {
     members_file: PathBuf,
     fabric: Fabric,
     published: Arc<ArcSwap<Vec<Member>>>,
+    leave_requests: Arc<Notify>,
 }
 
 impl Actor for ClusterActor {
@@ -143,14 +154,25 @@ impl Actor for ClusterActor {
             }
             ClusterMessage::JoinFailed { node, error } => state.join_failed(&node, &error),
             ClusterMessage::Refused { addr } => state.refused(&addr),
-            ClusterMessage::Leave { node, reply } => {
+            ClusterMessage::Leave {
+                node,
+                kill_sessions,
+                reply,
+            } => {
                 let outcome = state.leave(&node);
                 if outcome == LeaveOutcome::Removed {
                     tracing::info!(%node, "cluster member removed");
                     persist(state, args);
                     broadcast(&state.heartbeat());
+                } else if outcome == LeaveOutcome::Running && !kill_sessions {
+                    stop_listeners(args, node);
                 }
                 let _ = reply.send(outcome);
+            }
+            ClusterMessage::StopListeners { node } => {
+                if node == args.local {
+                    stop_local_listeners(args);
+                }
             }
             ClusterMessage::Tick => tick(state, args),
             ClusterMessage::Heartbeat(beat) => {
@@ -182,6 +204,25 @@ fn tick(state: &mut ClusterState, args: &ClusterArgs) {
         });
     }
     broadcast(&state.heartbeat());
+}
+
+/// Stops this node's MQTT listeners, or asks every peer to (only `node` acts on it).
+fn stop_listeners(args: &ClusterArgs, node: NodeName) {
+    if node == args.local {
+        stop_local_listeners(args);
+        return;
+    }
+    for cell in pg::get_members(&GROUP.to_owned()) {
+        if !cell.get_id().is_local() {
+            let request = ClusterMessage::StopListeners { node: node.clone() };
+            let _ = cell.send_message(request);
+        }
+    }
+}
+
+fn stop_local_listeners(args: &ClusterArgs) {
+    tracing::warn!("cluster leave: this node stops its MQTT listeners");
+    args.leave_requests.notify_one();
 }
 
 fn persist(state: &ClusterState, args: &ClusterArgs) {
@@ -236,6 +277,7 @@ pub struct ClusterHandle {
     local: NodeName,
     listen: SocketAddr,
     members: Arc<ArcSwap<Vec<Member>>>,
+    leave_requests: Arc<Notify>,
 }
 
 impl std::fmt::Debug for ClusterHandle {
@@ -271,6 +313,8 @@ impl ClusterHandle {
         let (name, published) = (local.clone(), Arc::clone(&members));
         let members_file = settings.members_file;
         let watched = fabric.clone();
+        let leave_requests = Arc::new(Notify::new());
+        let requests = Arc::clone(&leave_requests);
         let slot = spawn_supervised(supervisor, "cluster membership", move || {
             let args = ClusterArgs {
                 local: name.clone(),
@@ -278,6 +322,7 @@ impl ClusterHandle {
                 members_file: members_file.clone(),
                 fabric: fabric.clone(),
                 published: Arc::clone(&published),
+                leave_requests: Arc::clone(&requests),
             };
             (ClusterActor, args)
         })
@@ -292,7 +337,14 @@ impl ClusterHandle {
             local,
             listen,
             members,
+            leave_requests,
         })
+    }
+
+    /// Resolves when `cluster leave` (here or on a peer) asked this running node to stop its
+    /// MQTT listeners.
+    pub async fn leave_requested(&self) {
+        self.leave_requests.notified().await;
     }
 
     /// This node's name.
@@ -346,12 +398,20 @@ impl ClusterHandle {
     }
 
     /// Removes a down member from this node's list and, through the heartbeat, from every peer's.
-    pub async fn leave(&self, node: NodeName) -> Result<LeaveOutcome, CallError> {
+    pub async fn leave(
+        &self,
+        node: NodeName,
+        kill_sessions: bool,
+    ) -> Result<LeaveOutcome, CallError> {
         call(
             &self.slot.get(),
             "cluster membership",
             DEFAULT_CALL_TIMEOUT,
-            |reply| ClusterMessage::Leave { node, reply },
+            |reply| ClusterMessage::Leave {
+                node,
+                kill_sessions,
+                reply,
+            },
         )
         .await
     }

@@ -62,6 +62,7 @@ async fn frames_a_peer_could_send_never_stop_the_membership_actor() {
             br#"{"from":"x y","address":"","members":[]}"#.to_vec(),
         ),
         ("join", Vec::new()),
+        ("stop_listeners", b"\xff".to_vec()),
     ];
     for (variant, args) in frames {
         let frame = SerializedMessage::Cast {

@@ -91,7 +91,7 @@ pub enum LeaveOutcome {
     Removed,
     /// Not a member.
     NotMember,
-    /// The member runs (or is this node): only a down member can be removed for now.
+    /// The member runs (or is this node): it is asked to stop its MQTT listeners.
     Running,
 }
 

@@ -4,6 +4,7 @@ use ractor::message::{BoxedDowncastErr, SerializedMessage};
 use serde::{Deserialize, Serialize};
 
 use super::ClusterMessage;
+use crate::types::NodeName;
 
 /// One member as it is stored on disk and gossiped: its name and its fabric address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +40,8 @@ pub struct Heartbeat {
 
 /// The variant tag of a heartbeat on the wire.
 const HEARTBEAT: &str = "heartbeat";
+/// The variant tag of a request that a running node stop its MQTT listeners.
+const STOP_LISTENERS: &str = "stop_listeners";
 
 impl Heartbeat {
     pub(crate) fn encode(&self) -> Vec<u8> {
@@ -64,6 +67,11 @@ impl ractor::Message for ClusterMessage {
                 args: beat.encode(),
                 metadata: None,
             }),
+            ClusterMessage::StopListeners { node } => Ok(SerializedMessage::Cast {
+                variant: STOP_LISTENERS.to_owned(),
+                args: node.as_str().as_bytes().to_vec(),
+                metadata: None,
+            }),
             _ => Err(BoxedDowncastErr),
         }
     }
@@ -74,6 +82,11 @@ impl ractor::Message for ClusterMessage {
                 Heartbeat::decode(&args)
                     .map(ClusterMessage::Heartbeat)
                     .ok_or(BoxedDowncastErr)
+            }
+            SerializedMessage::Cast { variant, args, .. } if variant == STOP_LISTENERS => {
+                let text = std::str::from_utf8(&args).map_err(|_| BoxedDowncastErr)?;
+                let node = NodeName::parse(text).map_err(|_| BoxedDowncastErr)?;
+                Ok(ClusterMessage::StopListeners { node })
             }
             _ => Err(BoxedDowncastErr),
         }
@@ -100,5 +113,25 @@ mod tests {
         assert_eq!(Heartbeat::decode(&beat.encode()), Some(beat));
         assert_eq!(Heartbeat::decode(b"\xff\x00garbage"), None);
         assert_eq!(Heartbeat::decode(b"{\"from\":1}"), None);
+    }
+
+    #[test]
+    fn only_heartbeats_and_stop_requests_cross_the_fabric() {
+        use ractor::Message as _;
+        let node = NodeName::parse("B@h").expect("name");
+        let frame = ClusterMessage::StopListeners { node: node.clone() }
+            .serialize()
+            .expect("remote");
+        assert!(matches!(
+            ClusterMessage::deserialize(frame),
+            Ok(ClusterMessage::StopListeners { node: n }) if n == node
+        ));
+        let bad = SerializedMessage::Cast {
+            variant: STOP_LISTENERS.to_owned(),
+            args: b"no name".to_vec(),
+            metadata: None,
+        };
+        assert!(ClusterMessage::deserialize(bad).is_err());
+        assert!(ClusterMessage::Tick.serialize().is_err());
     }
 }
