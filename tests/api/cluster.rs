@@ -264,6 +264,18 @@ fn bad_joins_answer_with_clear_alerts_and_garbage_on_the_cluster_port_is_dropped
     assert!(closed, "the node closed the garbage connection");
     assert_eq!(n1.show(), all(&[&n1], true));
     n1.serves_mqtt();
+
+    // A discovery node under the wrong name: the alert names the node that answered.
+    let n2 = Member::start(root.path(), "g2", "");
+    let port = n1.cluster.port();
+    let (status, body) = n2.get(&format!(
+        "/api/v1/cluster/join?discovery-node=wrong@127.0.0.1:{port}"
+    ));
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("is g1@127.0.0.1, not wrong@127.0.0.1"),
+        "{body}"
+    );
 }
 
 #[test]

@@ -185,6 +185,18 @@ impl ClusterState {
         peer.silent_ticks = 0;
         peer.backoff = 1;
         heard.members_changed |= self.merge(&beat.list);
+        // A join that dialled this sender's address under another name cannot complete; the
+        // fabric connection stands (same cookie, same cluster), so the sender is a member anyway.
+        self.answer_joins(
+            |join| join.address == beat.address && join.node != from,
+            |node| {
+                Err(format!(
+                    "the node at {} is {from}, not {node}: check the name (the two nodes are \
+                     connected all the same)",
+                    beat.address
+                ))
+            },
+        );
         let lists_us = beat
             .list
             .members

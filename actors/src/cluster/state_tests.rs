@@ -246,3 +246,12 @@ fn a_join_whose_connection_is_refused_fails_at_once() {
     state.refused("127.0.0.1:2");
     assert!(matches!(answer.try_recv(), Ok(Err(e)) if e.contains("distributed_cookie")));
 }
+
+#[test]
+fn a_join_that_reached_a_node_of_another_name_says_which() {
+    let (mut state, _published) = state("A@h", &[]);
+    let (reply, mut answer) = join_port();
+    state.join(name("Wrong@h"), "B@h:1".into(), reply);
+    state.heard(&beat("B@h", &["B@h", "A@h"]));
+    assert!(matches!(answer.try_recv(), Ok(Err(e)) if e.contains("is B@h, not Wrong@h")));
+}
