@@ -142,6 +142,16 @@ fn three_nodes_join_a_killed_one_goes_down_and_rejoins_after_a_restart() {
     for member in [&n1, &n2, &n3] {
         member.wait_show(&everyone, DEADLINE);
     }
+
+    // Alone after a restart, a node still lists the others, down.
+    drop((n1, n2, n3));
+    let n1 = Member::start(root.path(), "n1", "");
+    let others_down = vec![
+        (n1.node(), true),
+        ("n2@127.0.0.1".to_owned(), false),
+        ("n3@127.0.0.1".to_owned(), false),
+    ];
+    assert_eq!(n1.show(), others_down);
 }
 
 #[test]
