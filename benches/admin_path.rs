@@ -56,7 +56,7 @@ fn in_process_request(c: &mut Criterion) {
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let text = format!(
-        "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\nlistener.tcp.default = 127.0.0.1:0\n",
+        "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\nlistener.tcp.default = 127.0.0.1:0\nlistener.vmq.clustering = 127.0.0.1:0\n",
         dir.path().display()
     );
     let config = Config::from_text(&text, "bench", &[]).expect("config");

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::{version, RootCertStore, ServerConfig, SupportedProtocolVersion};
 use tokio_rustls::TlsAcceptor;
@@ -39,7 +40,11 @@ pub fn acceptor(
     if versions.tls13 {
         accepted.push(&version::TLS13);
     }
-    let builder = ServerConfig::builder_with_protocol_versions(&accepted);
+    // Named explicitly: ractor_cluster's rustls brings a second provider, so there is no default.
+    let provider = Arc::new(ring::default_provider());
+    let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(&accepted)
+        .map_err(|e| format!("tls versions: {e}"))?;
     let builder = match &files.cafile {
         Some(cafile) => {
             let mut roots = RootCertStore::empty();
@@ -48,7 +53,7 @@ pub fn acceptor(
                     .add(certificate)
                     .map_err(|e| format!("cafile {}: {e}", cafile.display()))?;
             }
-            let verifier = WebPkiClientVerifier::builder(Arc::new(roots));
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
             let verifier = if files.require_certificate {
                 verifier.build()
             } else {

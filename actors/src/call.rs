@@ -65,6 +65,8 @@ mod tests {
         },
     }
 
+    impl ractor::Message for SleeperMessage {}
+
     impl Actor for Sleeper {
         type Msg = SleeperMessage;
         type State = ();

@@ -46,7 +46,9 @@ pub mod types;
 pub mod vault;
 
 pub use call::{CallError, DEFAULT_CALL_TIMEOUT};
-pub use cluster::{ClusterHandle, Member};
+pub use cluster::{
+    parse_discovery_node, ClusterHandle, ClusterSettings, ClusterStartError, LeaveOutcome, Member,
+};
 pub use listeners::{
     ConnectionCounts, ConnectionGuard, Connector, ListenerEntry, ListenerError, ListenerId,
     ListenerInfo, ListenerStatus, ListenersHandle, MqttInfo, NewListener, TlsInfo,

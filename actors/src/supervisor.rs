@@ -49,6 +49,9 @@ pub(crate) struct SupervisorState {
 /// The actor; it holds no data.
 pub(crate) struct NodeSupervisor;
 
+// Local only: the `cluster` feature of ractor asks every message type to say whether it is remote.
+impl ractor::Message for SupervisorMessage {}
+
 impl Actor for NodeSupervisor {
     type Msg = SupervisorMessage;
     type State = SupervisorState;
@@ -251,6 +254,8 @@ mod tests {
         Ping { reply: ractor::RpcReplyPort<()> },
         Crash,
     }
+
+    impl ractor::Message for FragileMessage {}
 
     impl Actor for Fragile {
         type Msg = FragileMessage;

@@ -132,7 +132,7 @@ pub async fn start_node(
     addr: &str,
 ) -> (vmq_node::node::RunningNode, String) {
     let text = format!(
-        "platform_data_dir = {}\nlistener.http.default = {addr}\nlistener.tcp.default = 127.0.0.1:0\n",
+        "platform_data_dir = {}\nlistener.http.default = {addr}\nlistener.tcp.default = 127.0.0.1:0\nlistener.vmq.clustering = 127.0.0.1:0\n",
         dir.path().display()
     );
     let config = vmq_node::config::Config::from_text(&text, "bench", &[]).expect("config");

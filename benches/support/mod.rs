@@ -48,7 +48,7 @@ impl Broker {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("vernemq.conf");
         let text = format!(
-            "platform_data_dir = {}\nlistener.tcp.default = 127.0.0.1:0\nlistener.http.default = 127.0.0.1:0\n{extra}",
+            "platform_data_dir = {}\nlistener.tcp.default = 127.0.0.1:0\nlistener.http.default = 127.0.0.1:0\nlistener.vmq.clustering = 127.0.0.1:0\n{extra}",
             dir.path().join("data").display()
         );
         std::fs::write(&config, text).expect("write the node config");

@@ -54,6 +54,10 @@ pub enum Command {
     ApiKeyShow(api_key::Show),
     /// `cluster show`.
     ClusterShow(cluster::Show),
+    /// `cluster join`.
+    ClusterJoin(cluster::Join),
+    /// `cluster leave`.
+    ClusterLeave(cluster::Leave),
     /// `listener show`.
     ListenerShow(listener::Show),
     /// `listener start`.
@@ -131,6 +135,8 @@ impl Command {
             Command::ApiKeyDelete(cmd) => cmd.execute(node).await,
             Command::ApiKeyShow(cmd) => Ok(cmd.execute(node)),
             Command::ClusterShow(cmd) => Ok(cmd.execute(node)),
+            Command::ClusterJoin(cmd) => cmd.execute(node).await,
+            Command::ClusterLeave(cmd) => cmd.execute(node).await,
             Command::ListenerShow(cmd) => Ok(cmd.execute(node)),
             Command::ListenerStart(cmd) => cmd.execute(node).await,
             Command::ListenerStop(cmd) => cmd.execute(node).await,

@@ -50,6 +50,18 @@ pub(super) const COMMANDS: &[Entry] = &[
         mutates: false,
     },
     Entry {
+        path: &["cluster", "join"],
+        usage: cluster::JOIN_USAGE,
+        parse: |l| cluster::Join::parse(l).map(Command::ClusterJoin),
+        mutates: true,
+    },
+    Entry {
+        path: &["cluster", "leave"],
+        usage: cluster::LEAVE_USAGE,
+        parse: |l| cluster::Leave::parse(l).map(Command::ClusterLeave),
+        mutates: true,
+    },
+    Entry {
         path: &["listener", "show"],
         usage: listener::SHOW_USAGE,
         parse: |l| listener::Show::parse(l).map(Command::ListenerShow),

@@ -102,6 +102,12 @@ static NODE_KEYS: &[KeySpec] = &[
         "The ip:port other cluster nodes connect to.",
     ),
     fixed(
+        "distributed_cookie",
+        Text,
+        Some("vmq"),
+        "The shared secret cluster nodes authenticate each other with; all nodes of a cluster need the same.",
+    ),
+    fixed(
         "listener.http.$name",
         IpPort {
             example: "127.0.0.1:8888",

@@ -203,6 +203,11 @@ impl Config {
         self.cluster_listener
     }
 
+    /// `distributed_cookie`: the secret cluster nodes authenticate each other with.
+    pub fn distributed_cookie(&self) -> &str {
+        self.get("distributed_cookie").unwrap_or("vmq")
+    }
+
     /// The HTTP and HTTPS listeners, sorted by (scheme, name).
     pub fn http_listeners(&self) -> &[HttpListener] {
         &self.http_listeners

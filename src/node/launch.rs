@@ -11,8 +11,9 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use vmq_actors::vault::VaultHandle;
 use vmq_actors::{
-    ClusterHandle, ConnectionCounts, ListenerInfo, ListenerStatus, ListenersHandle, PluginsHandle,
-    SessionsHandle, SettingsHandle, Store, SupervisorHandle, TlsInfo,
+    ClusterHandle, ClusterSettings, ClusterStartError, ConnectionCounts, ListenerInfo,
+    ListenerStatus, ListenersHandle, PluginsHandle, SessionsHandle, SettingsHandle, Store,
+    SupervisorHandle, TlsInfo,
 };
 
 use super::{Node, StartError};
@@ -133,6 +134,10 @@ pub(super) async fn launch(
             stop_rx.clone(),
         )));
     }
+    servers.push(tokio::spawn(super::leave::serve(
+        node.clone(),
+        stop_rx.clone(),
+    )));
     servers.push(tokio::spawn(crate::admin_socket::serve(
         bound.admin,
         node.clone(),
@@ -162,9 +167,18 @@ async fn start_actors(
     let vault = VaultHandle::start(data_dir.join("api_keys.json"), supervisor)
         .await
         .map_err(|e| StartError::Data(e.to_string()))?;
-    let cluster = ClusterHandle::start(config.nodename().clone(), supervisor)
+    let settings = ClusterSettings {
+        listen: config.cluster_listener(),
+        cookie: config.distributed_cookie().to_owned(),
+        members_file: data_dir.join("cluster_members.json"),
+    };
+    let cluster = ClusterHandle::start(config.nodename().clone(), settings, supervisor)
         .await
-        .map_err(StartError::Internal)?;
+        .map_err(|e| match e {
+            ClusterStartError::Bind { .. } => StartError::Config(e.to_string()),
+            ClusterStartError::Members(_) => StartError::Data(e.to_string()),
+            ClusterStartError::Actor(_) => StartError::Internal(e.to_string()),
+        })?;
     let listeners = ListenersHandle::start(supervisor, stop.clone())
         .await
         .map_err(StartError::Internal)?;

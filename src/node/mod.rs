@@ -1,6 +1,7 @@
 //! Starts a node: the actor tree, the MQTT and HTTP(S) listeners and the admin socket; stops it with a drain.
 
 mod launch;
+mod leave;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -192,6 +193,11 @@ impl RunningNode {
     /// Where each MQTT listener is bound: (name, address).
     pub fn mqtt_addrs(&self) -> &[(String, SocketAddr)] {
         &self.mqtt_addrs
+    }
+
+    /// Where the cluster fabric listens (`listener.vmq.clustering`, port 0 resolved).
+    pub fn cluster_addr(&self) -> SocketAddr {
+        self.node.cluster.listen_addr()
     }
 
     /// The admin socket `vmq-admin` talks to.

@@ -11,6 +11,7 @@ mod bad_input_http;
 mod binaries;
 mod cli_output;
 mod cli_socket;
+mod cluster;
 mod health;
 mod keys;
 mod listener_transports;

@@ -61,7 +61,7 @@ pub fn write_config(dir: &Path, text: &str) -> PathBuf {
 /// The config of a serving node: its data in `data`, one HTTP and one MQTT listener on port 0.
 pub fn serving_config(data: &Path) -> String {
     format!(
-        "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\nlistener.tcp.default = 127.0.0.1:0\n",
+        "platform_data_dir = {}\nlistener.http.default = 127.0.0.1:0\nlistener.tcp.default = 127.0.0.1:0\nlistener.vmq.clustering = 127.0.0.1:0\n",
         data.display()
     )
 }
@@ -137,8 +137,14 @@ impl Running {
 
     /// Starts `vmq-node` with its config in `dir` and its data in `data_dir`.
     pub fn start_in(dir: TempDir, data_dir: &Path) -> Self {
+        Self::start_with(dir, data_dir, "")
+    }
+
+    /// [`Self::start_in`] with `extra` config lines after the serving config.
+    pub fn start_with(dir: TempDir, data_dir: &Path, extra: &str) -> Self {
         let data_dir = data_dir.to_path_buf();
-        let path = write_config(dir.path(), &serving_config(&data_dir));
+        let text = format!("{}{extra}\n", serving_config(&data_dir));
+        let path = write_config(dir.path(), &text);
         let mut command = vmq_node_with_config(dir.path(), &path);
         command
             .env("DOCKER_VERNEMQ_API_KEY", KEY)
@@ -215,6 +221,21 @@ impl Running {
         let bound = self.wait_for_line("HTTP listener bound");
         self.wait_for_line("node running");
         parse_addr(&bound)
+    }
+
+    /// The address logged on the first line containing `needle` (e.g. "cluster listener bound").
+    pub fn logged_addr(&mut self, needle: &str) -> SocketAddr {
+        parse_addr(&self.wait_for_line(needle))
+    }
+
+    /// Sends the signal `name` (`STOP`, `CONT`, …) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.guard.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed: {status}");
     }
 
     /// Sends SIGTERM and asserts a clean exit (code 0) within `DEADLINE`.

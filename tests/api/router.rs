@@ -25,7 +25,7 @@ impl InProcess {
     async fn start(listeners: &str, extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let text = format!(
-            "platform_data_dir = {}\nlistener.tcp.default = 127.0.0.1:0\n{listeners}\n{extra}\n",
+            "platform_data_dir = {}\nlistener.tcp.default = 127.0.0.1:0\nlistener.vmq.clustering = 127.0.0.1:0\n{listeners}\n{extra}\n",
             dir.path().join("data").display()
         );
         let config = Config::from_text(&text, "router test", &[]).expect("valid config");

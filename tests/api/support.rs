@@ -185,8 +185,16 @@ pub fn config_text(dir: &Path, extra: &str) -> String {
     } else {
         "listener.tcp.default = 127.0.0.1:0\n"
     };
+    let has_cluster = extra
+        .lines()
+        .any(|l| l.trim_start().starts_with("listener.vmq.clustering"));
+    let cluster = if has_cluster {
+        ""
+    } else {
+        "listener.vmq.clustering = 127.0.0.1:0\n"
+    };
     format!(
-        "platform_data_dir = {}\n{http}{mqtt}{extra}\n",
+        "platform_data_dir = {}\n{http}{mqtt}{cluster}{extra}\n",
         dir.join("data").display()
     )
 }

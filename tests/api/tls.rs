@@ -109,7 +109,11 @@ pub fn client_config(pki: &Pki, alpn: &[&[u8]], client: Option<&str>) -> ClientC
     for cert in CertificateDer::pem_file_iter(pki.path("ca.pem")).expect("ca.pem") {
         roots.add(cert.expect("a certificate")).expect("a root");
     }
-    let builder = ClientConfig::builder().with_root_certificates(roots);
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default versions")
+        .with_root_certificates(roots);
     let mut config = match client {
         None => builder.with_no_client_auth(),
         Some(name) => {

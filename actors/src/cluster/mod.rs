@@ -1,21 +1,40 @@
-//! Cluster membership: the members and whether each runs, published as a snapshot for `cluster show`.
+//! Cluster membership over the `ractor_cluster` fabric: members find each other through the
+//! `vmq_cluster` process group, exchange a heartbeat every second (a peer silent for more than
+//! [`MISS_LIMIT`] beats shows `Running = false`), redial down members with backoff, and persist
+//! the member list so that a restarted node rejoins by itself.
 
+mod fabric;
+mod members_file;
 mod state;
+mod wire;
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use arc_swap::ArcSwap;
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor::{pg, Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use state::ClusterState;
-pub use state::Member;
+use fabric::Fabric;
+pub use fabric::{parse_discovery_node, DEFAULT_CLUSTER_PORT};
+use state::{ClusterState, JoinStart};
+pub use state::{LeaveOutcome, Member, JOIN_TIMEOUT_TICKS, MISS_LIMIT};
+use wire::Heartbeat;
 
 use crate::call::{call, CallError, DEFAULT_CALL_TIMEOUT};
 use crate::slot::ActorSlot;
 use crate::supervisor::{spawn_supervised, SupervisorHandle};
 use crate::types::NodeName;
 
-/// The membership actor's messages.
+/// The process group every node's membership actor joins; peers see each other's through it.
+const GROUP: &str = "vmq_cluster";
+/// How often members exchange heartbeats (one tick of the state).
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+
+/// The membership actor's messages. Only `Heartbeat` crosses the fabric.
 pub enum ClusterMessage {
     /// Marks the local node as ready (serving) or not (starting, draining).
     SetLocalRunning {
@@ -24,50 +43,231 @@ pub enum ClusterMessage {
         /// Acknowledgement once the snapshot shows it.
         reply: RpcReplyPort<()>,
     },
+    /// Joins the cluster of `node`, dialled at `address`.
+    Join {
+        /// The discovery node.
+        node: NodeName,
+        /// Its `host:port`.
+        address: String,
+        /// `Ok` once both nodes list each other, else why not.
+        reply: RpcReplyPort<Result<(), String>>,
+    },
+    /// Dialling a join's discovery node failed.
+    JoinFailed {
+        /// The discovery node.
+        node: NodeName,
+        /// Why.
+        error: String,
+    },
+    /// `cluster leave node=…`: removes a down member; a running one (unless `kill_sessions`,
+    /// not supported yet) is asked to stop its MQTT listeners.
+    Leave {
+        /// The member to remove.
+        node: NodeName,
+        /// `--kill_sessions`.
+        kill_sessions: bool,
+        /// What was found.
+        reply: RpcReplyPort<LeaveOutcome>,
+    },
+    /// A connection to `addr` closed before authenticating (another cookie, or not a node).
+    Refused {
+        /// The peer's `ip:port`.
+        addr: String,
+    },
+    /// Asks `node` (this one, or a peer over the fabric) to stop its MQTT listeners.
+    StopListeners {
+        /// The leaving node.
+        node: NodeName,
+    },
+    /// A heartbeat interval passed.
+    Tick,
+    /// A peer's heartbeat.
+    Heartbeat(Heartbeat),
 }
 
 /// The actor; it holds no data.
 pub struct ClusterActor;
 
-/// Arguments for (re)starting the actor: the shared snapshot it publishes into.
+/// Arguments for (re)starting the actor.
 pub struct ClusterArgs {
     local: NodeName,
+    address: String,
+    members_file: PathBuf,
+    fabric: Fabric,
     published: Arc<ArcSwap<Vec<Member>>>,
+    leave_requests: Arc<Notify>,
 }
 
 impl Actor for ClusterActor {
     type Msg = ClusterMessage;
-    type State = ClusterState;
+    type State = (ClusterState, ClusterArgs);
     type Arguments = ClusterArgs;
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         args: Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
-        // A restart keeps what the snapshot says rather than starting over.
-        let members = args.published.load_full();
-        Ok(ClusterState::new(
-            args.local,
-            members.as_ref().clone(),
-            args.published,
-        ))
+        let stored = members_file::load(&args.members_file)?;
+        let mut state = ClusterState::new(
+            args.local.clone(),
+            args.address.clone(),
+            &stored,
+            Arc::clone(&args.published),
+        );
+        // A restart keeps the local readiness the snapshot shows.
+        let running = args
+            .published
+            .load()
+            .iter()
+            .any(|m| m.node == args.local && m.running);
+        state.set_local_running(running);
+        pg::join(GROUP.to_owned(), vec![myself.get_cell()]);
+        myself.send_interval(HEARTBEAT_EVERY, || ClusterMessage::Tick);
+        Ok((state, args))
     }
 
     async fn handle(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         message: Self::Msg,
-        state: &mut Self::State,
+        (state, args): &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
             ClusterMessage::SetLocalRunning { running, reply } => {
                 state.set_local_running(running);
                 let _ = reply.send(());
             }
+            ClusterMessage::Join {
+                node,
+                address,
+                reply,
+            } => {
+                if state.join(node.clone(), address.clone(), reply) == JoinStart::Connect {
+                    let fabric = args.fabric.clone();
+                    tokio::spawn(async move {
+                        if let Err(error) = fabric::dial(&fabric, &node, &address).await {
+                            let _ = myself.cast(ClusterMessage::JoinFailed { node, error });
+                        }
+                    });
+                }
+            }
+            ClusterMessage::JoinFailed { node, error } => state.join_failed(&node, &error),
+            ClusterMessage::Refused { addr } => state.refused(&addr),
+            ClusterMessage::Leave {
+                node,
+                kill_sessions,
+                reply,
+            } => {
+                let outcome = state.leave(&node);
+                if outcome == LeaveOutcome::Removed {
+                    tracing::info!(%node, "cluster member removed");
+                    persist(state, args);
+                    broadcast(&state.heartbeat());
+                } else if outcome == LeaveOutcome::Running && !kill_sessions {
+                    stop_listeners(args, node);
+                }
+                let _ = reply.send(outcome);
+            }
+            ClusterMessage::StopListeners { node } => {
+                if node == args.local {
+                    stop_local_listeners(args);
+                }
+            }
+            ClusterMessage::Tick => tick(state, args),
+            ClusterMessage::Heartbeat(beat) => {
+                let heard = state.heard(&beat);
+                if heard.members_changed {
+                    persist(state, args);
+                }
+                if heard.came_up {
+                    tracing::info!(node = %beat.from, "cluster member up");
+                    broadcast(&state.heartbeat());
+                }
+            }
         }
         Ok(())
     }
+}
+
+fn tick(state: &mut ClusterState, args: &ClusterArgs) {
+    let tick = state.tick();
+    for node in &tick.went_down {
+        tracing::warn!(%node, "cluster member down: no heartbeat");
+    }
+    for (node, address) in tick.connect {
+        let fabric = args.fabric.clone();
+        tokio::spawn(async move {
+            if let Err(error) = fabric::dial(&fabric, &node, &address).await {
+                tracing::debug!(%node, %error, "cluster member not reachable yet");
+            }
+        });
+    }
+    broadcast(&state.heartbeat());
+}
+
+/// Stops this node's MQTT listeners, or asks every peer to (only `node` acts on it).
+fn stop_listeners(args: &ClusterArgs, node: NodeName) {
+    if node == args.local {
+        stop_local_listeners(args);
+        return;
+    }
+    for cell in pg::get_members(&GROUP.to_owned()) {
+        if !cell.get_id().is_local() {
+            let request = ClusterMessage::StopListeners { node: node.clone() };
+            let _ = cell.send_message(request);
+        }
+    }
+}
+
+fn stop_local_listeners(args: &ClusterArgs) {
+    tracing::warn!("cluster leave: this node stops its MQTT listeners");
+    args.leave_requests.notify_one();
+}
+
+fn persist(state: &ClusterState, args: &ClusterArgs) {
+    if let Err(error) = members_file::save(&args.members_file, &state.list()) {
+        tracing::error!(%error, "cluster member list not saved");
+    }
+}
+
+/// Sends `beat` to every remote member of the group (local ones are other in-process nodes).
+fn broadcast(beat: &Heartbeat) {
+    for cell in pg::get_members(&GROUP.to_owned()) {
+        if !cell.get_id().is_local() {
+            let _ = cell.send_message(ClusterMessage::Heartbeat(beat.clone()));
+        }
+    }
+}
+
+/// Where and how this node joins the fabric.
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
+    /// `listener.vmq.clustering`; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// `distributed_cookie`.
+    pub cookie: String,
+    /// The persisted member list.
+    pub members_file: PathBuf,
+}
+
+/// Why membership could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClusterStartError {
+    /// The cluster listener cannot be bound.
+    #[error("listener.vmq.clustering: cannot bind {addr}: {error}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// Why.
+        error: String,
+    },
+    /// The member file cannot be read.
+    #[error("{0}")]
+    Members(String),
+    /// An actor did not start.
+    #[error("{0}")]
+    Actor(String),
 }
 
 /// The handle to cluster membership.
@@ -75,7 +275,9 @@ impl Actor for ClusterActor {
 pub struct ClusterHandle {
     slot: ActorSlot<ClusterMessage>,
     local: NodeName,
+    listen: SocketAddr,
     members: Arc<ArcSwap<Vec<Member>>>,
+    leave_requests: Arc<Notify>,
 }
 
 impl std::fmt::Debug for ClusterHandle {
@@ -85,31 +287,74 @@ impl std::fmt::Debug for ClusterHandle {
 }
 
 impl ClusterHandle {
-    /// Starts membership with this node alone, not yet running.
-    pub async fn start(local: NodeName, supervisor: &SupervisorHandle) -> Result<Self, String> {
-        let members = Arc::new(ArcSwap::from_pointee(vec![Member {
-            node: local.clone(),
-            running: false,
-        }]));
+    /// Starts the fabric and membership with the stored members (down until heard from) and this
+    /// node, not yet running.
+    pub async fn start(
+        local: NodeName,
+        settings: ClusterSettings,
+        supervisor: &SupervisorHandle,
+    ) -> Result<Self, ClusterStartError> {
+        members_file::load(&settings.members_file).map_err(ClusterStartError::Members)?;
+        let listen =
+            fabric::resolve_port(settings.listen).map_err(|e| ClusterStartError::Bind {
+                addr: settings.listen,
+                error: e.to_string(),
+            })?;
+        let fabric = fabric::start(supervisor, &local, listen, settings.cookie)
+            .await
+            .map_err(|error| ClusterStartError::Bind {
+                addr: settings.listen,
+                error,
+            })?;
+        tracing::info!(addr = %listen, "cluster listener bound");
+        let members = Arc::new(ArcSwap::from_pointee(Vec::new()));
+        let host = local.as_str().split_once('@').map_or("", |(_, h)| h);
+        let address = format!("{host}:{}", listen.port());
         let (name, published) = (local.clone(), Arc::clone(&members));
+        let members_file = settings.members_file;
+        let watched = fabric.clone();
+        let leave_requests = Arc::new(Notify::new());
+        let requests = Arc::clone(&leave_requests);
         let slot = spawn_supervised(supervisor, "cluster membership", move || {
             let args = ClusterArgs {
                 local: name.clone(),
+                address: address.clone(),
+                members_file: members_file.clone(),
+                fabric: fabric.clone(),
                 published: Arc::clone(&published),
+                leave_requests: Arc::clone(&requests),
             };
             (ClusterActor, args)
         })
-        .await?;
+        .await
+        .map_err(ClusterStartError::Actor)?;
+        let membership = slot.clone();
+        fabric::watch(&watched, move |addr| {
+            let _ = membership.get().cast(ClusterMessage::Refused { addr });
+        });
         Ok(Self {
             slot,
             local,
+            listen,
             members,
+            leave_requests,
         })
+    }
+
+    /// Resolves when `cluster leave` (here or on a peer) asked this running node to stop its
+    /// MQTT listeners.
+    pub async fn leave_requested(&self) {
+        self.leave_requests.notified().await;
     }
 
     /// This node's name.
     pub fn local(&self) -> &NodeName {
         &self.local
+    }
+
+    /// Where the fabric listens (the real port when port 0 was configured).
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen
     }
 
     /// Every member as of now, sorted by name.
@@ -134,29 +379,44 @@ impl ClusterHandle {
         )
         .await
     }
+
+    /// Joins the cluster of `node` at `address`; the inner error says why the join failed.
+    pub async fn join(
+        &self,
+        node: NodeName,
+        address: String,
+    ) -> Result<Result<(), String>, CallError> {
+        let timeout = HEARTBEAT_EVERY * (JOIN_TIMEOUT_TICKS + 2);
+        call(&self.slot.get(), "cluster membership", timeout, |reply| {
+            ClusterMessage::Join {
+                node,
+                address,
+                reply,
+            }
+        })
+        .await
+    }
+
+    /// Removes a down member from this node's list and, through the heartbeat, from every peer's.
+    pub async fn leave(
+        &self,
+        node: NodeName,
+        kill_sessions: bool,
+    ) -> Result<LeaveOutcome, CallError> {
+        call(
+            &self.slot.get(),
+            "cluster membership",
+            DEFAULT_CALL_TIMEOUT,
+            |reply| ClusterMessage::Leave {
+                node,
+                kill_sessions,
+                reply,
+            },
+        )
+        .await
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn the_local_node_is_listed_and_becomes_running() {
-        let (supervisor, _join) = SupervisorHandle::start().await.expect("supervisor");
-        let node = NodeName::parse("VerneMQ@127.0.0.1").expect("name");
-        let cluster = ClusterHandle::start(node.clone(), &supervisor)
-            .await
-            .expect("start");
-        assert!(!cluster.local_running());
-        cluster.set_local_running(true).await.expect("answer");
-        assert_eq!(
-            *cluster.members(),
-            vec![Member {
-                node,
-                running: true
-            }]
-        );
-        assert!(cluster.local_running());
-        supervisor.shutdown();
-    }
-}
+#[path = "mod_tests.rs"]
+mod tests;

@@ -145,6 +145,8 @@ pub struct ListenersArgs {
 /// The actor; it holds no data.
 pub struct ListenersActor;
 
+impl ractor::Message for ListenersMessage {}
+
 impl Actor for ListenersActor {
     type Msg = ListenersMessage;
     type State = ListenersState;

@@ -104,6 +104,8 @@ impl Running {
     }
 }
 
+impl ractor::Message for PluginsMessage {}
+
 impl Actor for PluginsActor {
     type Msg = PluginsMessage;
     type State = Running;

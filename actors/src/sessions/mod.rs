@@ -124,6 +124,8 @@ pub struct SessionsShared {
 /// The actor; it holds no data.
 pub struct SessionsActor;
 
+impl ractor::Message for SessionsMessage {}
+
 impl Actor for SessionsActor {
     type Msg = SessionsMessage;
     type State = SessionsState;

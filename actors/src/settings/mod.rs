@@ -37,6 +37,8 @@ pub enum SettingsMessage<S: RuntimeSettings> {
 /// The actor; it holds no data.
 pub struct SettingsActor<S>(PhantomData<fn() -> S>);
 
+impl<S: RuntimeSettings> ractor::Message for SettingsMessage<S> {}
+
 impl<S: RuntimeSettings> Actor for SettingsActor<S> {
     type Msg = SettingsMessage<S>;
     type State = Arc<ArcSwap<S>>;

@@ -21,6 +21,7 @@ use crate::{ApiKey, Scope};
 pub use snapshot::{KeyRow, VaultSnapshot};
 use state::VaultState;
 pub use state::{KeyPolicy, VaultError, GENERATED_KEY_LENGTH};
+pub(crate) use store::write_atomic;
 
 /// How the vault is named in errors ("the api-key vault is not running").
 const ACTOR_NAME: &str = "api-key vault";
@@ -82,6 +83,8 @@ impl Running {
         Ok(outcome)
     }
 }
+
+impl ractor::Message for VaultMessage {}
 
 impl Actor for VaultActor {
     type Msg = VaultMessage;

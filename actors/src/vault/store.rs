@@ -146,7 +146,7 @@ fn tmp_path(file: &Path) -> PathBuf {
 }
 
 /// Write `<file>.tmp` (mode 0600), fsync it, rename it over `file`, fsync the directory.
-fn write_atomic(file: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(file: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = tmp_path(file);
     // A stale tmp file left by a crash would keep its old mode; anything that cannot be
     // unlinked (a directory, say) makes `create_new` fail below, which is the error we report.
@@ -169,7 +169,7 @@ fn write_atomic(file: &Path, bytes: &[u8]) -> io::Result<()> {
     // leave memory disagreeing with the disk (a deleted key still accepted), so only warn:
     // at worst a power loss brings back the previous file.
     if let Err(e) = sync_dir(file) {
-        tracing::warn!(file = %file.display(), error = %e, "could not fsync the api-key directory");
+        tracing::warn!(file = %file.display(), error = %e, "could not fsync the directory of a data file");
     }
     Ok(())
 }

@@ -1,0 +1,176 @@
+//! The node-to-node fabric: a supervised `ractor_cluster::NodeServer` (cookie auth, full mesh),
+//! a log of its sessions, and dialling a peer.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use ractor_cluster::node::{NodeConnectionMode, NodeServerSessionInformation};
+use ractor_cluster::{ClientConnectErr, NodeEventSubscription, NodeServer, NodeServerMessage};
+
+use crate::call::call;
+use crate::slot::ActorSlot;
+use crate::supervisor::{spawn_supervised, SupervisorHandle};
+use crate::types::NodeName;
+
+/// The cluster port a discovery node without one is dialled on.
+pub const DEFAULT_CLUSTER_PORT: u16 = 44053;
+/// How long dialling a peer may take.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The running fabric.
+pub(crate) type Fabric = ActorSlot<NodeServerMessage>;
+
+/// Starts the node server on `listen` (a concrete port: the caller resolved port 0).
+pub(crate) async fn start(
+    supervisor: &SupervisorHandle,
+    local: &NodeName,
+    listen: SocketAddr,
+    cookie: String,
+) -> Result<Fabric, String> {
+    let (name, host) = local
+        .as_str()
+        .split_once('@')
+        .map(|(n, h)| (n.to_owned(), h.to_owned()))
+        .unwrap_or_default();
+    let fabric = spawn_supervised(supervisor, "cluster fabric", move || {
+        let server = NodeServer::new(
+            listen.port(),
+            cookie.clone(),
+            name.clone(),
+            host.clone(),
+            None,
+            Some(NodeConnectionMode::Transitive),
+        )
+        .with_listen_addr(listen.ip());
+        (server, ())
+    })
+    .await?;
+    Ok(fabric)
+}
+
+/// Logs the fabric's sessions; `on_refused` gets the peer address of every connection that
+/// closed before authenticating.
+pub(crate) fn watch(fabric: &Fabric, on_refused: impl Fn(String) + Send + Sync + 'static) {
+    let _ = fabric.get().cast(NodeServerMessage::SubscribeToEvents {
+        id: "vmq-fabric-log".to_owned(),
+        subscription: Box::new(SessionLog {
+            authenticated: Mutex::default(),
+            on_refused: Box::new(on_refused),
+        }),
+    });
+}
+
+/// Dials `address` unless a session with `node` is already up.
+pub(crate) async fn dial(fabric: &Fabric, node: &NodeName, address: &str) -> Result<(), String> {
+    let server = fabric.get();
+    let sessions = call(&server, "cluster fabric", DIAL_TIMEOUT, |reply| {
+        NodeServerMessage::GetSessions(reply)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let connected = sessions.values().any(|s| {
+        s.peer_name
+            .as_ref()
+            .is_some_and(|p| p.name == node.as_str())
+    });
+    if connected {
+        return Ok(());
+    }
+    match tokio::time::timeout(
+        DIAL_TIMEOUT,
+        ractor_cluster::client_connect(&server, address),
+    )
+    .await
+    {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(ClientConnectErr::Socket(e) | ClientConnectErr::Encryption(e))) => {
+            Err(format!("{address}: {e}"))
+        }
+        Ok(Err(ClientConnectErr::Messaging(_))) => Err("the cluster fabric stopped".to_owned()),
+        Err(_) => Err(format!(
+            "{address}: no answer within {} s",
+            DIAL_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// Logs peers connecting and leaving, and connections refused before authentication.
+struct SessionLog {
+    authenticated: Mutex<HashSet<u64>>,
+    on_refused: Box<dyn Fn(String) + Send + Sync>,
+}
+
+fn peer(ses: &NodeServerSessionInformation) -> String {
+    ses.peer_name
+        .as_ref()
+        .map_or_else(|| "unknown".to_owned(), |p| p.name.clone())
+}
+
+impl NodeEventSubscription for SessionLog {
+    fn node_session_opened(&self, ses: NodeServerSessionInformation) {
+        tracing::debug!(addr = %ses.peer_addr, "cluster connection opened");
+    }
+
+    fn node_session_disconnected(&self, ses: NodeServerSessionInformation) {
+        if self.authenticated.lock().remove(&ses.node_id) {
+            tracing::info!(peer = %peer(&ses), addr = %ses.peer_addr, "cluster peer disconnected");
+        } else {
+            tracing::warn!(
+                addr = %ses.peer_addr,
+                "cluster connection refused: it closed before authenticating (a different \
+                 distributed_cookie, or not a cluster node)"
+            );
+            (self.on_refused)(ses.peer_addr);
+        }
+    }
+
+    fn node_session_authenticated(&self, ses: NodeServerSessionInformation) {
+        self.authenticated.lock().insert(ses.node_id);
+        tracing::info!(peer = %peer(&ses), addr = %ses.peer_addr, "cluster peer connected");
+    }
+}
+
+/// `Name@host[:port]` → the node name `Name@host` and the address `host:port` to dial.
+pub fn parse_discovery_node(text: &str) -> Result<(NodeName, String), String> {
+    let (name, rest) = text.split_once('@').unwrap_or((text, ""));
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') || host.ends_with(']') => {
+            let port: u16 = port
+                .parse()
+                .map_err(|_| format!("'{text}': the port after ':' must be a number 1-65535"))?;
+            (host, port)
+        }
+        _ => (rest, DEFAULT_CLUSTER_PORT),
+    };
+    let node = NodeName::parse(&format!("{name}@{host}"))?;
+    Ok((node, format!("{host}:{port}")))
+}
+
+/// Port 0 becomes a concrete free port: the fabric advertises its port to peers, so it must be
+/// known before the node server binds it.
+pub(crate) fn resolve_port(addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    std::net::TcpListener::bind(addr)?.local_addr()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_nodes_parse_with_and_without_a_port() {
+        let parsed = |t: &str| parse_discovery_node(t).map(|(n, a)| (n.to_string(), a));
+        assert_eq!(
+            parsed("B@10.0.0.2"),
+            Ok(("B@10.0.0.2".into(), "10.0.0.2:44053".into()))
+        );
+        assert_eq!(
+            parsed("B@127.0.0.1:4000"),
+            Ok(("B@127.0.0.1".into(), "127.0.0.1:4000".into()))
+        );
+        assert!(parsed("B@h:port").is_err());
+        assert!(parsed("nohost").is_err());
+        assert!(parsed("@h").is_err());
+    }
+}
