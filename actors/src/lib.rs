@@ -34,6 +34,7 @@ pub mod cluster;
 pub mod listeners;
 pub mod metrics;
 pub mod plugins;
+pub mod raft;
 pub mod retain;
 pub mod router;
 pub mod sessions;
