@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use openraft::error::{ClientWriteError, RaftError};
+use openraft::metrics::WaitError;
 use openraft::{ChangeMembers, Config, SnapshotPolicy};
 use serde::{Deserialize, Serialize};
 
@@ -211,7 +212,10 @@ impl MetaHandle {
                 .wait(Some(self.config.write_timeout))
                 .applied_index_at_least(Some(written.index), "write applied")
                 .await
-                .map_err(|_| MetaError::Stopped)?;
+                .map_err(|e| match e {
+                    WaitError::Timeout(..) => MetaError::NoQuorum,
+                    WaitError::ShuttingDown => MetaError::Stopped,
+                })?;
             Ok(written.response)
         };
         tokio::time::timeout(self.config.write_timeout, answered)

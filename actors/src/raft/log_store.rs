@@ -103,7 +103,8 @@ impl LogStore {
         Ok(out)
     }
 
-    fn insert(&self, entries: Vec<Entry<TypeConfig>>) -> Result<(), String> {
+    /// Writes `entries` durably (what `append` does before reporting the flush).
+    pub(super) fn insert(&self, entries: Vec<Entry<TypeConfig>>) -> Result<(), String> {
         let txn = self.db.begin_write().map_err(|e| e.to_string())?;
         {
             let mut table = txn.open_table(LOG).map_err(|e| e.to_string())?;

@@ -23,6 +23,8 @@ mod state;
 mod tests;
 #[cfg(test)]
 mod tests_recovery;
+#[cfg(test)]
+mod tests_storage;
 
 use std::io::Cursor;
 
