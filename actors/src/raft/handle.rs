@@ -31,6 +31,8 @@ pub struct MetaConfig {
     pub snapshot_after: u64,
     /// Entries kept in the log behind the last snapshot (for lagging followers).
     pub keep_logs: u64,
+    /// After a write, how long to wait for each reachable member to confirm it applied it.
+    pub confirm_timeout: Duration,
 }
 
 impl Default for MetaConfig {
@@ -41,6 +43,7 @@ impl Default for MetaConfig {
             write_timeout: Duration::from_secs(5),
             snapshot_after: 1000,
             keep_logs: 200,
+            confirm_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -153,7 +156,8 @@ impl MetaHandle {
             .map_err(|e| MetaError::Membership(e.to_string()))
     }
 
-    /// Applies `command` cluster-wide; answers once a quorum has it (linearizable).
+    /// Applies `command` cluster-wide; answers once a quorum has committed it and every reachable
+    /// member has applied it (so a key deleted here is refused everywhere reachable).
     pub async fn write(&self, command: Command) -> Result<Response, MetaError> {
         self.propose(Proposal::Write(command)).await
     }
@@ -177,6 +181,11 @@ impl MetaHandle {
             RaftRequest::Vote(rpc) => RaftReply::Vote(self.raft.vote(rpc).await),
             RaftRequest::InstallSnapshot(rpc) => {
                 RaftReply::InstallSnapshot(self.raft.install_snapshot(rpc).await)
+            }
+            RaftRequest::AwaitApplied(index) => {
+                let wait = self.raft.wait(Some(self.config.confirm_timeout));
+                let applied = wait.applied_index_at_least(Some(index), "entry applied");
+                RaftReply::Applied(applied.await.is_ok())
             }
             RaftRequest::Propose(proposal) => {
                 // A forwarded change is tried here only: no second hop, the sender retries.
@@ -203,8 +212,8 @@ impl MetaHandle {
         &self.raft
     }
 
-    /// Commits `proposal` and waits until this node has applied it too, so that a read here
-    /// right after the answer sees the change.
+    /// Commits `proposal` (within the write timeout, else `NoQuorum`), waits until this node has
+    /// applied it, then until the reachable members confirm they have too.
     async fn propose(&self, proposal: Proposal) -> Result<Response, MetaError> {
         let answered = async {
             let written = self.propose_until_answered(proposal).await?;
@@ -216,11 +225,33 @@ impl MetaHandle {
                     WaitError::Timeout(..) => MetaError::NoQuorum,
                     WaitError::ShuttingDown => MetaError::Stopped,
                 })?;
-            Ok(written.response)
+            Ok(written)
         };
-        tokio::time::timeout(self.config.write_timeout, answered)
+        let written = tokio::time::timeout(self.config.write_timeout, answered)
             .await
-            .unwrap_or(Err(MetaError::NoQuorum))
+            .unwrap_or(Err(MetaError::NoQuorum))?;
+        self.confirm_applied(written.index).await;
+        Ok(written.response)
+    }
+
+    /// Waits until every reachable member has applied entry `index` (each bounded by the confirm
+    /// timeout), so that after the answer a read on any of them sees the change. A member that
+    /// cannot be reached is skipped: it serves its older state until it catches up.
+    async fn confirm_applied(&self, index: u64) {
+        let state = self.state();
+        let peers = state.members().iter().filter(|(id, _)| **id != self.id);
+        let confirmations = peers.map(|(id, node)| {
+            let ask = self
+                .transport
+                .send(*id, node, RaftRequest::AwaitApplied(index));
+            async move {
+                match tokio::time::timeout(self.config.confirm_timeout, ask).await {
+                    Ok(Ok(RaftReply::Applied(true))) => {}
+                    _ => tracing::debug!("member {id} did not confirm entry {index}"),
+                }
+            }
+        });
+        futures_util::future::join_all(confirmations).await;
     }
 
     /// Tries here, then at the leader, until an answer; the caller bounds it with the timeout.

@@ -29,6 +29,8 @@ pub enum RaftRequest {
     InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
     /// A change forwarded from a follower to the leader.
     Propose(Proposal),
+    /// Asks a member to answer once it has applied the entry at this log index.
+    AwaitApplied(u64),
 }
 
 /// A change that only the leader can make; followers forward it.
@@ -55,6 +57,8 @@ pub enum RaftReply {
     ),
     /// Answer to [`RaftRequest::Propose`].
     Propose(Result<Written, MetaError>),
+    /// Answer to [`RaftRequest::AwaitApplied`]: whether the entry was applied in time.
+    Applied(bool),
 }
 
 /// A committed proposal: its log index and what applying it answered.

@@ -16,6 +16,7 @@ fn config() -> MetaConfig {
         write_timeout: Duration::from_secs(2),
         snapshot_after: 5,
         keep_logs: 0,
+        confirm_timeout: Duration::from_millis(500),
     }
 }
 
