@@ -1,12 +1,19 @@
 //! Tests of restarts from `meta.redb`, snapshots, membership changes and hostile requests.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use openraft::error::RPCError;
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use openraft::{CommittedLeaderId, LogId, SnapshotMeta, Vote};
 
+use super::network::Network;
 use super::tests::{add_key, until, Cluster};
-use super::{decode_request, MetaConfig, MetaNode, NodeId, RaftReply, RaftRequest, Response};
+use super::{
+    decode_request, MetaConfig, MetaNode, NodeId, RaftReply, RaftRequest, RaftTransport, Response,
+    TransportError, TransportFuture,
+};
 use crate::{KeyDigest, Scope};
 
 fn config() -> MetaConfig {
@@ -170,4 +177,47 @@ async fn garbage_and_mismatched_requests_are_answered_without_panic() {
         cluster.node(leader).write(add_key(2)).await,
         Ok(Response::Done)
     );
+}
+
+/// A transport whose peers answer every request with the wrong variant, or are unreachable.
+struct WrongPeer {
+    reachable: bool,
+}
+
+impl RaftTransport for WrongPeer {
+    fn send(&self, target: NodeId, _node: &MetaNode, _request: RaftRequest) -> TransportFuture {
+        let reachable = self.reachable;
+        Box::pin(async move {
+            if reachable {
+                Ok(RaftReply::Applied(true))
+            } else {
+                Err(TransportError::Unreachable(target))
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn wrong_replies_and_unreachable_peers_are_rpc_errors() {
+    let option = RPCOption::new(Duration::from_secs(1));
+    let vote = || VoteRequest::new(Vote::new(1, 1), None);
+    for reachable in [true, false] {
+        let mut network = Network {
+            transport: Arc::new(WrongPeer { reachable }),
+        };
+        let mut peer = network.new_client(2, &MetaNode::default()).await;
+        let answer = peer.vote(vote(), option.clone()).await;
+        match answer {
+            Err(RPCError::Network(_)) => assert!(reachable),
+            Err(RPCError::Unreachable(_)) => assert!(!reachable),
+            other => panic!("unexpected {other:?}"),
+        }
+        let append = AppendEntriesRequest {
+            vote: Vote::new_committed(1, 1),
+            prev_log_id: None,
+            entries: Vec::new(),
+            leader_commit: None,
+        };
+        assert!(peer.append_entries(append, option.clone()).await.is_err());
+    }
 }
