@@ -273,3 +273,26 @@ async fn not_initialized_is_not_ready() {
     assert!(alone.state().members().is_empty());
     alone.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn after_the_leader_stops_the_others_elect_one_and_keep_writing() {
+    let mut cluster = Cluster::start(3, 3, config()).await;
+    let old = cluster.leader().await;
+    assert_eq!(
+        cluster.node(old).write(add_key(5)).await,
+        Ok(Response::Done)
+    );
+    cluster.stop_node(old).await;
+    let others: Vec<NodeId> = (1..=3).filter(|id| *id != old).collect();
+    until("the others elect a new leader", || {
+        others
+            .iter()
+            .all(|id| matches!(cluster.node(*id).leader(), Some(l) if l != old))
+    })
+    .await;
+    let new = cluster.leader().await;
+    let follower = cluster.node(cluster.follower(new));
+    assert_eq!(follower.write(delete_key(5)).await, Ok(Response::Done));
+    assert_eq!(follower.write(add_key(6)).await, Ok(Response::Done));
+    assert!(!has_key(cluster.node(new), 5) && has_key(cluster.node(new), 6));
+}
