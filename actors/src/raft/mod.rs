@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 pub use handle::{MetaConfig, MetaError, MetaHandle};
 pub use local::LocalNet;
 pub use network::{
-    decode_request, encode_reply, RaftReply, RaftRequest, RaftTransport, TransportError,
-    TransportFuture,
+    decode_request, encode_reply, Proposal, RaftReply, RaftRequest, RaftTransport, TransportError,
+    TransportFuture, Written,
 };
 pub use state::{Command, MetaKey, MetaState, Response};
 
