@@ -23,6 +23,9 @@
 //! - the **plugin manager** (`plugins/`) runs the built-in auth plugins `vmq_passwd` and
 //!   `vmq_acl`: it reads their files (again when they change) and publishes an `AuthRules`
 //!   snapshot that MQTT connections consult without a message round trip.
+//! - the **cluster metadata** (`raft/`, not wired in yet) replicates members, API-key digests and
+//!   cluster-wide config on `openraft`, stored in `meta.redb`; writes go to the leader, reads are
+//!   a local snapshot;
 //! - the **trace hub** (`trace/`, not an actor) holds the running `trace client` traces; every
 //!   connection's codec taps it, at the cost of one relaxed load per packet while no trace changes.
 //!
@@ -34,6 +37,7 @@ pub mod cluster;
 pub mod listeners;
 pub mod metrics;
 pub mod plugins;
+pub mod raft;
 pub mod retain;
 pub mod router;
 pub mod sessions;

@@ -95,7 +95,7 @@ impl fmt::Debug for ApiKey {
 }
 
 /// SHA-256 of an API key: what the vault persists and compares (in constant time).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct KeyDigest(pub [u8; 32]);
 
 impl KeyDigest {
