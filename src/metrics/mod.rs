@@ -105,11 +105,11 @@ impl NodeMetrics {
     pub fn new(
         node_name: &str,
         namespace: &str,
-        handles: (SessionsHandle, ListenersHandle),
+        sessions: SessionsHandle,
+        listeners: ListenersHandle,
         command_paths: impl Iterator<Item = &'static [&'static str]>,
         stop: watch::Receiver<bool>,
     ) -> Self {
-        let (sessions, listeners) = handles;
         let fds = Arc::new(OpenFds::default());
         fds.keep_counting(stop);
         let sources = Arc::new(Sources {

@@ -198,7 +198,8 @@ async fn start_actors(
     let metrics = Arc::new(NodeMetrics::new(
         &settings.current().nodename().to_string(),
         settings.current().prometheus_namespace(),
-        (sessions.clone(), listeners.clone()),
+        sessions.clone(),
+        listeners.clone(),
         crate::admin::command_paths(),
         stop.clone(),
     ));
