@@ -5,6 +5,7 @@
 
 mod fabric;
 mod members_file;
+mod peer;
 mod state;
 mod wire;
 
@@ -20,6 +21,7 @@ use ractor::{pg, Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use fabric::Fabric;
 pub use fabric::{parse_discovery_node, DEFAULT_CLUSTER_PORT};
+pub use peer::{CallFuture, CallHandler, CastHandler, PeerError, PeerMessage, Peers};
 use state::{ClusterState, JoinStart};
 pub use state::{LeaveOutcome, Member, JOIN_TIMEOUT_TICKS, MISS_LIMIT};
 use wire::Heartbeat;
@@ -278,6 +280,7 @@ pub struct ClusterHandle {
     listen: SocketAddr,
     members: Arc<ArcSwap<Vec<Member>>>,
     leave_requests: Arc<Notify>,
+    peers: Peers,
 }
 
 impl std::fmt::Debug for ClusterHandle {
@@ -307,6 +310,13 @@ impl ClusterHandle {
                 error,
             })?;
         tracing::info!(addr = %listen, "cluster listener bound");
+        let peers = Peers::new(local.clone());
+        let service_peers = peers.clone();
+        spawn_supervised(supervisor, "peer service", move || {
+            (peer::PeerService, service_peers.clone())
+        })
+        .await
+        .map_err(ClusterStartError::Actor)?;
         let members = Arc::new(ArcSwap::from_pointee(Vec::new()));
         let host = local.as_str().split_once('@').map_or("", |(_, h)| h);
         let address = format!("{host}:{}", listen.port());
@@ -338,7 +348,13 @@ impl ClusterHandle {
             listen,
             members,
             leave_requests,
+            peers,
         })
+    }
+
+    /// Requests to and from the other nodes.
+    pub fn peers(&self) -> &Peers {
+        &self.peers
     }
 
     /// Resolves when `cluster leave` (here or on a peer) asked this running node to stop its
