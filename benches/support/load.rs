@@ -116,6 +116,27 @@ async fn client(
     (latencies, errors)
 }
 
+/// One `GET path` with `key` on a fresh connection: the status and the body.
+pub async fn get(addr: SocketAddr, path: &str, key: &str) -> (u16, String) {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(connection);
+    let request = Request::get(path)
+        .header("host", "bench")
+        .header("authorization", basic_auth(key))
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let response = sender.send_request(request).await.expect("a response");
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.expect("a body");
+    (
+        status,
+        String::from_utf8_lossy(&body.to_bytes()).into_owned(),
+    )
+}
+
 /// `Basic base64(key:)`: the key as the Basic user name, as `curl -u KEY:` sends it.
 pub fn basic_auth(key: &str) -> String {
     use base64::Engine as _;

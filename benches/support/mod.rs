@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod flood;
 #[path = "../../tests/api/mqtt_wire.rs"]
 pub mod wire;
 
@@ -21,10 +22,17 @@ pub const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 /// How long a broker may take to start on a loaded machine.
 const START_DEADLINE: Duration = Duration::from_secs(30);
 
+/// The API key every bench node accepts (`DOCKER_VERNEMQ_API_KEY`).
+pub const KEY: &str = "benchKey0123456789abcdefghijklmn";
+
 /// A broker process, killed and reaped on drop; its temp dir (config, data) outlives it.
 pub struct Broker {
     pub name: &'static str,
+    /// The MQTT listener.
     pub addr: SocketAddr,
+    /// `vmq-node`'s HTTP API and cluster listener (none for mosquitto).
+    pub http: Option<SocketAddr>,
+    pub cluster: Option<SocketAddr>,
     child: Child,
     _dir: TempDir,
 }
@@ -58,6 +66,7 @@ impl Broker {
             .current_dir(dir.path())
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
+            .env("DOCKER_VERNEMQ_API_KEY", KEY)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -71,17 +80,26 @@ impl Broker {
                 let _ = tx.send(line);
             }
         });
-        let addr = loop {
+        let (mut addr, mut http, mut cluster) = (None, None, None);
+        while addr.is_none() || http.is_none() || cluster.is_none() {
             let line = lines
                 .recv_timeout(START_DEADLINE)
-                .expect("vmq-node logs its MQTT listener");
-            if line.contains("MQTT listener bound") {
-                break parse_addr(&line);
+                .expect("vmq-node logs its MQTT, HTTP and cluster listeners");
+            for (needle, slot) in [
+                ("MQTT listener bound", &mut addr),
+                ("HTTP listener bound", &mut http),
+                ("cluster listener bound", &mut cluster),
+            ] {
+                if line.contains(needle) && slot.is_none() {
+                    *slot = Some(parse_addr(&line));
+                }
             }
-        };
+        }
         let broker = Self {
             name,
-            addr,
+            addr: addr.expect("seen"),
+            http,
+            cluster,
             child,
             _dir: dir,
         };
@@ -112,6 +130,8 @@ impl Broker {
         let broker = Self {
             name: "mosquitto",
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            http: None,
+            cluster: None,
             child,
             _dir: dir,
         };

@@ -43,8 +43,13 @@ pub fn string(text: &[u8]) -> Vec<u8> {
 /// A CONNECT at protocol `level` (4 = 3.1.1, 5 = 5.0) with clean session, `keep_alive` seconds
 /// and `client_id`.
 pub fn connect(level: u8, client_id: &str, keep_alive: u16) -> Vec<u8> {
+    connect_session(level, client_id, keep_alive, true)
+}
+
+/// [`connect`] with a persistent session (clean session / clean start off) unless `clean`.
+pub fn connect_session(level: u8, client_id: &str, keep_alive: u16, clean: bool) -> Vec<u8> {
     let mut body = string(b"MQTT");
-    body.extend_from_slice(&[level, 0x02]);
+    body.extend_from_slice(&[level, if clean { 0x02 } else { 0x00 }]);
     body.extend_from_slice(&keep_alive.to_be_bytes());
     if level == 5 {
         body.push(0); // no properties
