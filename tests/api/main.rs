@@ -13,6 +13,7 @@ mod cli_output;
 mod cli_socket;
 mod cluster;
 mod cluster_support;
+mod cluster_tls;
 mod health;
 mod keys;
 mod listener_transports;
