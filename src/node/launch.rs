@@ -205,7 +205,7 @@ async fn start_actors(
         crate::admin::command_paths(),
         stop.clone(),
     ));
-    Ok(Node {
+    let node = Node {
         vault,
         cluster,
         listeners,
@@ -214,7 +214,9 @@ async fn start_actors(
         plugins,
         metrics,
         log,
-    })
+    };
+    crate::http::status::answer_peers(&node);
+    Ok(node)
 }
 
 /// Puts a bound listener in the registry (`listener show`, `/health`); returns the counts its
