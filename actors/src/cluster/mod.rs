@@ -261,8 +261,10 @@ pub struct ClusterSettings {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClusterStartError {
     /// The cluster listener cannot be bound.
-    #[error("listener.vmq.clustering: cannot bind {addr}: {error}")]
+    #[error("{key}: cannot bind {addr}: {error}")]
     Bind {
+        /// `listener.vmq.clustering`, or `listener.vmqs.clustering` with TLS.
+        key: &'static str,
         /// The configured address.
         addr: SocketAddr,
         /// Why.
@@ -302,8 +304,13 @@ impl ClusterHandle {
         supervisor: &SupervisorHandle,
     ) -> Result<Self, ClusterStartError> {
         members_file::load(&settings.members_file).map_err(ClusterStartError::Members)?;
+        let key = match settings.tls {
+            Some(_) => "listener.vmqs.clustering",
+            None => "listener.vmq.clustering",
+        };
         let listen =
             fabric::resolve_port(settings.listen).map_err(|e| ClusterStartError::Bind {
+                key,
                 addr: settings.listen,
                 error: e.to_string(),
             })?;
@@ -311,6 +318,7 @@ impl ClusterHandle {
             fabric::start(supervisor, &local, listen, settings.cookie, settings.tls)
                 .await
                 .map_err(|error| ClusterStartError::Bind {
+                    key,
                     addr: settings.listen,
                     error,
                 })?;
@@ -348,6 +356,7 @@ impl ClusterHandle {
             let _ = membership.get().cast(ClusterMessage::Refused { addr });
         })
         .map_err(|error| ClusterStartError::Bind {
+            key,
             addr: listen,
             error,
         })?;
