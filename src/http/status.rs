@@ -4,11 +4,13 @@
 //! [`PEER_TIMEOUT`] is left out, as VerneMQ leaves out nodes that do not answer its RPC, and
 //! shows as `false` in `mystatus`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 use serde_json::{json, Map, Value};
+use tokio::sync::watch;
 use vmq_actors::{ListenerInfo, Member, NodeName, Peers};
 
 use super::response::{self, Body};
@@ -104,16 +106,26 @@ async fn peer_status(peers: &Peers, node: &NodeName) -> Option<Value> {
     }
 }
 
-/// Answers the peers' [`STATUS_TOPIC`] requests with this node's part.
-pub fn answer_peers(node: &Node) {
+/// Answers the peers' [`STATUS_TOPIC`] requests with this node's part until `stop` turns true.
+/// The handler holds the node, whose cluster handle holds the handler: replacing it at stop
+/// breaks that cycle, so a stopped node's store and actors are released.
+pub fn answer_peers(node: &Node, mut stop: watch::Receiver<bool>) {
     let source = node.clone();
-    node.cluster.peers().on_call(
+    let peers = node.cluster.peers().clone();
+    peers.on_call(
         STATUS_TOPIC,
-        std::sync::Arc::new(move |_from, _body| {
+        Arc::new(move |_from, _body| {
             let body = local_status(&source).to_string().into_bytes();
             Box::pin(async move { Ok(body) })
         }),
     );
+    tokio::spawn(async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+        peers.on_call(
+            STATUS_TOPIC,
+            Arc::new(|_from, _body| Box::pin(async { Err("this node is stopping".to_owned()) })),
+        );
+    });
 }
 
 /// This node's part: its figures, the members as it sees them, its listeners.

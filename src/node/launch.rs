@@ -215,7 +215,7 @@ async fn start_actors(
         metrics,
         log,
     };
-    crate::http::status::answer_peers(&node);
+    crate::http::status::answer_peers(&node, stop);
     Ok(node)
 }
 
