@@ -144,3 +144,42 @@ fn status_json_lists_every_node_with_its_own_figures_and_a_dead_one_fails_full_c
     let nodes = status(&n2);
     assert_eq!(nodes.len(), 2, "{nodes:?}");
 }
+
+/// The node sections and member pills the status page shows.
+const NODES_JS: &str = r#"(() => ({
+  sections: [...document.querySelectorAll("section.node")].map((s) => s.dataset.node).sort(),
+  members: [...document.querySelectorAll("[data-member]")].map((m) => [m.dataset.member, m.dataset.running]),
+}))()"#;
+
+#[tokio::test]
+async fn the_status_page_shows_every_node_and_a_dead_one_as_down() {
+    let root = tempfile::tempdir().expect("data root");
+    let n1 = Member::start(root.path(), "sp1", "");
+    let n2 = Member::start(root.path(), "sp2", "");
+    assert_eq!(n2.join(&n1), (200, DONE.to_owned()));
+    n1.wait_show(&all(&[&n1, &n2], true), DEADLINE);
+
+    let mut browser = crate::browser::Browser::launch().await;
+    browser
+        .navigate(&format!("http://{}/status?refresh=1", n1.http))
+        .await;
+    let (first, second) = (n1.node(), n2.node());
+    let both = serde_json::json!({
+        "sections": [first, second],
+        "members": [[first, "true"], [second, "true"]],
+    });
+    browser
+        .wait_until("both nodes", NODES_JS, |page| *page == both)
+        .await;
+
+    drop(n2); // SIGKILL
+    let one_left = serde_json::json!({
+        "sections": [first],
+        "members": [[first, "true"], [second, "false"]],
+    });
+    browser
+        .wait_within(DOWN_WITHIN * 2, "sp2 down", NODES_JS, |page| {
+            *page == one_left
+        })
+        .await;
+}
