@@ -1,6 +1,7 @@
 //! Cluster-wide `/status.json` and `/health/listeners_full_cluster` with real processes: every
 //! node's figures come from that node; a stopped or killed node is left out quickly, and a
-//! killed one fails the full-cluster health check.
+//! killed one fails the full-cluster health check; the `/status` page in Chromium shows every
+//! node.
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
