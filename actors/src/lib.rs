@@ -52,7 +52,7 @@ pub mod vault;
 pub use call::{CallError, DEFAULT_CALL_TIMEOUT};
 pub use cluster::{
     parse_discovery_node, CallFuture, CallHandler, CastHandler, ClusterHandle, ClusterSettings,
-    ClusterStartError, LeaveOutcome, Member, PeerError, Peers,
+    ClusterStartError, FabricTls, LeaveOutcome, Member, PeerError, Peers,
 };
 pub use listeners::{
     ConnectionCounts, ConnectionGuard, Connector, ListenerEntry, ListenerError, ListenerId,

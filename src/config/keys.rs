@@ -102,6 +102,38 @@ static NODE_KEYS: &[KeySpec] = &[
         "The ip:port other cluster nodes connect to.",
     ),
     fixed(
+        "listener.vmqs.clustering",
+        IpPort {
+            example: "0.0.0.0:44053",
+        },
+        None,
+        "The ip:port of the cluster listener over mutual TLS; when set, it replaces listener.vmq.clustering and nodes dial each other with TLS.",
+    ),
+    fixed(
+        "listener.vmqs.certfile",
+        Path,
+        None,
+        "PEM file with this node's certificate chain for the TLS cluster listener; the certificate must allow server and client auth and name the node's host.",
+    ),
+    fixed(
+        "listener.vmqs.keyfile",
+        Path,
+        None,
+        "PEM file with the private key of listener.vmqs.certfile.",
+    ),
+    fixed(
+        "listener.vmqs.cafile",
+        Path,
+        None,
+        "PEM file of the CA that signs every node's certificate; peers without one are refused.",
+    ),
+    fixed(
+        "listener.vmqs.tls_version",
+        Text,
+        None,
+        "TLS versions between nodes: tlsv1.2, tlsv1.3 or both comma-separated (default both).",
+    ),
+    fixed(
         "distributed_cookie",
         Text,
         Some("vmq"),

@@ -25,6 +25,7 @@
 //! At runtime, [`Config::apply`] implements `set`: it returns a new `Config` and never changes
 //! the old one, so readers holding a snapshot keep a consistent view.
 
+mod cluster_tls;
 mod env;
 mod error;
 mod keys;
@@ -49,6 +50,7 @@ use std::time::Duration;
 
 use vmq_actors::{NodeName, PluginConfig};
 
+pub use cluster_tls::ClusterTls;
 pub use env::{BOOTSTRAP_KEY_ENV, BOOTSTRAP_SCOPE_ENV};
 pub use error::{ConfigError, SetError};
 pub use listener::{AuthMode, HttpListener, HttpModule, HttpScheme, TlsFiles};
@@ -75,6 +77,7 @@ pub struct Config {
     /// Per [`MqttTransport`], the options `listener start` gives a listener it starts.
     mqtt_defaults: Vec<MqttListenerOptions>,
     cluster_listener: SocketAddr,
+    cluster_tls: Option<ClusterTls>,
     http_listeners: Vec<HttpListener>,
     global_auth: [AuthMode; HttpModule::ALL.len()],
     min_apikey_length: usize,
@@ -149,6 +152,7 @@ impl Config {
             mqtt_listeners: mqtt_listener::mqtt_listeners(&settings)?,
             mqtt_defaults,
             cluster_listener: socket_addr(&settings, CLUSTER_LISTENER_KEY, cluster_value)?,
+            cluster_tls: cluster_tls::cluster_tls(&settings)?,
             http_listeners: listener::http_listeners(&settings)?,
             global_auth: listener::global_auth_modes(&settings)?,
             min_apikey_length: parsed(&settings, "min_apikey_length")?.unwrap_or(0),
@@ -198,9 +202,17 @@ impl Config {
         self.mqtt_defaults[index].clone()
     }
 
-    /// `listener.vmq.clustering`: where other cluster nodes connect.
+    /// Where other cluster nodes connect: `listener.vmqs.clustering` when set (the fabric then
+    /// runs over TLS only), else `listener.vmq.clustering`.
     pub fn cluster_listener(&self) -> SocketAddr {
-        self.cluster_listener
+        self.cluster_tls
+            .as_ref()
+            .map_or(self.cluster_listener, |tls| tls.addr)
+    }
+
+    /// `listener.vmqs.*`: TLS on the cluster fabric, if configured.
+    pub fn cluster_tls(&self) -> Option<&ClusterTls> {
+        self.cluster_tls.as_ref()
     }
 
     /// `distributed_cookie`: the secret cluster nodes authenticate each other with.

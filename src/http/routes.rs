@@ -86,8 +86,10 @@ where
             .unwrap_or_else(|| super::health::respond(check, &ctx.node));
     }
     if let Some(page) = super::status::page_for(path) {
-        return refusal(&request, ctx, HttpModule::Status)
-            .unwrap_or_else(|| super::status::respond(page, &ctx.node));
+        if let Some(refused) = refusal(&request, ctx, HttpModule::Status) {
+            return refused;
+        }
+        return super::status::respond(page, &ctx.node).await;
     }
     response::alert(
         StatusCode::NOT_FOUND,

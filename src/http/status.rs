@@ -1,16 +1,28 @@
-//! `/status.json` (the node's figures, cluster members and listeners in VerneMQ's shape) and
-//! `/status`, the self-contained live HTML page that polls it.
+//! `/status.json` (every cluster node's figures, members and listeners in VerneMQ's shape) and
+//! `/status`, the self-contained live HTML page that polls it. Each peer's part comes from the
+//! peer itself over the fabric ([`STATUS_TOPIC`]); a node that does not answer within
+//! [`PEER_TIMEOUT`] is left out, as VerneMQ leaves out nodes that do not answer its RPC, and
+//! shows as `false` in `mystatus`.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 use serde_json::{json, Map, Value};
-use vmq_actors::{ListenerInfo, Member};
+use tokio::sync::watch;
+use vmq_actors::{ListenerInfo, Member, NodeName, Peers};
 
 use super::response::{self, Body};
 use crate::node::{Node, NodeFigures};
 
 /// The page: inline CSS and JS only, so the CSP below can forbid everything else.
 const PAGE: &str = include_str!("status_page.html");
+
+/// The peer request for a node's part of `/status.json`.
+pub const STATUS_TOPIC: &str = "status";
+/// How long `/status.json` waits for a peer's part.
+pub const PEER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Inline script and style, fetches to this origin only, nothing loaded from anywhere.
 const PAGE_CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; \
@@ -36,9 +48,9 @@ pub fn page_for(path: &str) -> Option<StatusPage> {
 }
 
 /// The page, never cached (the figures change all the time).
-pub fn respond(page: StatusPage, node: &Node) -> Response<Body> {
+pub async fn respond(page: StatusPage, node: &Node) -> Response<Body> {
     let mut response = match page {
-        StatusPage::Json => response::json(StatusCode::OK, status_json(node).to_string()),
+        StatusPage::Json => response::json(StatusCode::OK, status_json(node).await.to_string()),
         StatusPage::Html => html(),
     };
     response
@@ -58,20 +70,76 @@ fn html() -> Response<Body> {
     response
 }
 
-/// `[{"<node>": {<node status rows>, "mystatus": [{…}], "listeners": [{…}]}}]`.
-pub fn status_json(node: &Node) -> Value {
+/// `[{"<node>": {<node status rows>, "mystatus": [{…}], "listeners": [{…}]}, …}]`: this node
+/// and every member that answered within [`PEER_TIMEOUT`] (asked at the same time).
+pub async fn status_json(node: &Node) -> Value {
+    let local = node.name().clone();
+    let peers = node.cluster.peers();
+    let others: Vec<NodeName> = node
+        .cluster
+        .members()
+        .iter()
+        .map(|member| member.node.clone())
+        .filter(|name| *name != local)
+        .collect();
+    let answers =
+        futures_util::future::join_all(others.iter().map(|name| peer_status(peers, name))).await;
+    let mut nodes: Map<String, Value> = others
+        .iter()
+        .zip(answers)
+        .filter_map(|(name, answer)| Some((name.to_string(), answer?)))
+        .collect();
+    nodes.insert(local.to_string(), local_status(node));
+    json!([nodes])
+}
+
+async fn peer_status(peers: &Peers, node: &NodeName) -> Option<Value> {
+    match peers
+        .call(node, STATUS_TOPIC, Vec::new(), PEER_TIMEOUT)
+        .await
+    {
+        Ok(body) => serde_json::from_slice(&body).ok(),
+        Err(error) => {
+            tracing::debug!(%node, %error, "no status from a cluster node");
+            None
+        }
+    }
+}
+
+/// Answers the peers' [`STATUS_TOPIC`] requests with this node's part until `stop` turns true.
+/// The handler holds the node, whose cluster handle holds the handler: replacing it at stop
+/// breaks that cycle, so a stopped node's store and actors are released.
+pub fn answer_peers(node: &Node, mut stop: watch::Receiver<bool>) {
+    let source = node.clone();
+    let peers = node.cluster.peers().clone();
+    peers.on_call(
+        STATUS_TOPIC,
+        Arc::new(move |_from, _body| {
+            let body = local_status(&source).to_string().into_bytes();
+            Box::pin(async move { Ok(body) })
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+        peers.on_call(
+            STATUS_TOPIC,
+            Arc::new(|_from, _body| Box::pin(async { Err("this node is stopping".to_owned()) })),
+        );
+    });
+}
+
+/// This node's part: its figures, the members as it sees them, its listeners.
+fn local_status(node: &Node) -> Value {
     let listeners = node.listeners.entries();
     status_of(
-        node.name().as_str(),
         &node.figures(),
         &node.cluster.members(),
         listeners.iter().map(|entry| &entry.info),
     )
 }
 
-/// The body for one node from its parts (keys sorted, as VerneMQ's encoder writes them).
+/// One node's part from its pieces (keys sorted, as VerneMQ's encoder writes them).
 pub fn status_of<'a>(
-    name: &str,
     figures: &NodeFigures,
     members: &[Member],
     listeners: impl Iterator<Item = &'a ListenerInfo>,
@@ -88,7 +156,7 @@ pub fn status_of<'a>(
     status.insert("mystatus".to_owned(), json!([mystatus]));
     let listeners: Vec<Value> = listeners.map(listener).collect();
     status.insert("listeners".to_owned(), listeners.into());
-    json!([{ name: status }])
+    Value::Object(status)
 }
 
 /// One listener as `listener show` lists it; the port is a number and the mountpoint a string.
@@ -133,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn one_object_keyed_by_the_node_with_figures_members_and_listeners() {
+    fn a_node_part_has_figures_members_and_listeners() {
         let figures = NodeFigures {
             num_online: 3,
             msg_in: 7,
@@ -144,9 +212,7 @@ mod tests {
             info("mqtt", "127.0.0.1:1883", "", Some(10)),
             info("http", "[::1]:8888", "mp", None),
         ];
-        let body = status_of("a@h", &figures, &members, listeners.iter());
-        let node = &body[0]["a@h"];
-        assert_eq!(body.as_array().map(Vec::len), Some(1));
+        let node = &status_of(&figures, &members, listeners.iter());
         assert_eq!(node["num_online"], 3);
         assert_eq!(node["msg_in"], 7);
         assert_eq!(node["matches_remote"], 0);

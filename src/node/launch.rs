@@ -167,10 +167,12 @@ async fn start_actors(
     let vault = VaultHandle::start(data_dir.join("api_keys.json"), supervisor)
         .await
         .map_err(|e| StartError::Data(e.to_string()))?;
+    let tls = config.cluster_tls().map(crate::tls::fabric).transpose();
     let settings = ClusterSettings {
         listen: config.cluster_listener(),
         cookie: config.distributed_cookie().to_owned(),
         members_file: data_dir.join("cluster_members.json"),
+        tls: tls.map_err(|e| StartError::Config(format!("listener.vmqs: {e}")))?,
     };
     let cluster = ClusterHandle::start(config.nodename().clone(), settings, supervisor)
         .await
@@ -203,7 +205,7 @@ async fn start_actors(
         crate::admin::command_paths(),
         stop.clone(),
     ));
-    Ok(Node {
+    let node = Node {
         vault,
         cluster,
         listeners,
@@ -212,7 +214,9 @@ async fn start_actors(
         plugins,
         metrics,
         log,
-    })
+    };
+    crate::http::status::answer_peers(&node, stop);
+    Ok(node)
 }
 
 /// Puts a bound listener in the registry (`listener show`, `/health`); returns the counts its

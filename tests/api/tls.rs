@@ -69,7 +69,7 @@ impl Pki {
     }
 }
 
-fn new_ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+pub fn new_ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
     let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
     params
         .distinguished_name
@@ -94,7 +94,7 @@ fn leaf(dir: &Path, name: &str, sans: &[&str], server: bool, ca: &CertifiedIssue
     write(dir, &format!("{name}.key"), &key.serialize_pem());
 }
 
-fn write(dir: &Path, name: &str, text: &str) {
+pub fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).expect("write PEM");
 }
 

@@ -1,13 +1,19 @@
 //! The node-to-node fabric: a supervised `ractor_cluster::NodeServer` (cookie auth, full mesh),
-//! a log of its sessions, and dialling a peer.
+//! a log of its sessions, and dialling a peer; with `listener.vmqs`, over mutual TLS.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use ractor::ActorCell;
 use ractor_cluster::node::{NodeConnectionMode, NodeServerSessionInformation};
-use ractor_cluster::{ClientConnectErr, NodeEventSubscription, NodeServer, NodeServerMessage};
+use ractor_cluster::{
+    ClientConnectErr, IncomingEncryptionMode, NodeEventSubscription, NodeServer, NodeServerMessage,
+};
+
+use super::fabric_tls::{self, FabricTls, OnRefused};
 
 use crate::call::call;
 use crate::slot::ActorSlot;
@@ -19,52 +25,90 @@ pub const DEFAULT_CLUSTER_PORT: u16 = 44053;
 /// How long dialling a peer may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The running fabric.
-pub(crate) type Fabric = ActorSlot<NodeServerMessage>;
+/// The running fabric: the node server and, with `listener.vmqs`, the TLS settings.
+#[derive(Clone)]
+pub(crate) struct Fabric {
+    server: ActorSlot<NodeServerMessage>,
+    tls: Option<FabricTls>,
+}
 
-/// Starts the node server on `listen` (a concrete port: the caller resolved port 0).
+/// Starts the node server on `listen` (a concrete port: the caller resolved port 0). With TLS,
+/// our accept loop owns `listen` and the node server listens on a loopback port of its own
+/// (with the same mutual TLS) that nobody dials; members form the full mesh by dialling every
+/// member themselves, as ractor_cluster's transitive dials would not use TLS.
 pub(crate) async fn start(
     supervisor: &SupervisorHandle,
     local: &NodeName,
     listen: SocketAddr,
     cookie: String,
-) -> Result<Fabric, String> {
+    tls: Option<FabricTls>,
+) -> Result<(Fabric, Option<std::net::TcpListener>), String> {
     let (name, host) = local
         .as_str()
         .split_once('@')
         .map(|(n, h)| (n.to_owned(), h.to_owned()))
         .unwrap_or_default();
-    let fabric = spawn_supervised(supervisor, "cluster fabric", move || {
+    let socket = match &tls {
+        Some(_) => Some(std::net::TcpListener::bind(listen).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let encryption = tls
+        .as_ref()
+        .map(|tls| IncomingEncryptionMode::Tls(tls.acceptor.clone()));
+    let server = spawn_supervised(supervisor, "cluster fabric", move || {
+        let (port, ip, mode) = match &encryption {
+            Some(_) => (
+                0,
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                NodeConnectionMode::Isolated,
+            ),
+            None => (listen.port(), listen.ip(), NodeConnectionMode::Transitive),
+        };
         let server = NodeServer::new(
-            listen.port(),
+            port,
             cookie.clone(),
             name.clone(),
             host.clone(),
-            None,
-            Some(NodeConnectionMode::Transitive),
+            encryption.clone(),
+            Some(mode),
         )
-        .with_listen_addr(listen.ip());
+        .with_listen_addr(ip);
         (server, ())
     })
     .await?;
-    Ok(fabric)
+    Ok((Fabric { server, tls }, socket))
 }
 
-/// Logs the fabric's sessions; `on_refused` gets the peer address of every connection that
-/// closed before authenticating.
-pub(crate) fn watch(fabric: &Fabric, on_refused: impl Fn(String) + Send + Sync + 'static) {
-    let _ = fabric.get().cast(NodeServerMessage::SubscribeToEvents {
-        id: "vmq-fabric-log".to_owned(),
-        subscription: Box::new(SessionLog {
-            authenticated: Mutex::default(),
-            on_refused: Box::new(on_refused),
-        }),
-    });
+/// Logs the fabric's sessions and, with TLS, starts accepting on `socket` until `owner` stops;
+/// `on_refused` gets the peer address of every connection refused before authenticating.
+pub(crate) fn watch(
+    fabric: &Fabric,
+    socket: Option<std::net::TcpListener>,
+    owner: ActorCell,
+    on_refused: impl Fn(String) + Send + Sync + 'static,
+) -> Result<(), String> {
+    let on_refused: OnRefused = Arc::new(on_refused);
+    if let (Some(tls), Some(socket)) = (&fabric.tls, socket) {
+        let acceptor = tls.acceptor.clone();
+        let refused = Arc::clone(&on_refused);
+        fabric_tls::accept_loop(socket, fabric.server.clone(), acceptor, owner, refused)?;
+    }
+    let _ = fabric
+        .server
+        .get()
+        .cast(NodeServerMessage::SubscribeToEvents {
+            id: "vmq-fabric-log".to_owned(),
+            subscription: Box::new(SessionLog {
+                authenticated: Mutex::default(),
+                on_refused,
+            }),
+        });
+    Ok(())
 }
 
 /// Dials `address` unless a session with `node` is already up.
 pub(crate) async fn dial(fabric: &Fabric, node: &NodeName, address: &str) -> Result<(), String> {
-    let server = fabric.get();
+    let server = fabric.server.get();
     let sessions = call(&server, "cluster fabric", DIAL_TIMEOUT, |reply| {
         NodeServerMessage::GetSessions(reply)
     })
@@ -78,16 +122,24 @@ pub(crate) async fn dial(fabric: &Fabric, node: &NodeName, address: &str) -> Res
     if connected {
         return Ok(());
     }
-    match tokio::time::timeout(
-        DIAL_TIMEOUT,
-        ractor_cluster::client_connect(&server, address),
-    )
-    .await
-    {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(ClientConnectErr::Socket(e) | ClientConnectErr::Encryption(e))) => {
-            Err(format!("{address}: {e}"))
+    let connect = async {
+        match &fabric.tls {
+            Some(tls) => {
+                let name = fabric_tls::server_name(address)
+                    .map_err(|e| ClientConnectErr::Encryption(std::io::Error::other(e)))?;
+                let connector = tls.connector.clone();
+                ractor_cluster::client_connect_enc(&server, address, connector, name).await
+            }
+            None => ractor_cluster::client_connect(&server, address).await,
         }
+    };
+    match tokio::time::timeout(DIAL_TIMEOUT, connect).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(ClientConnectErr::Socket(e))) => Err(format!("{address}: {e}")),
+        Ok(Err(ClientConnectErr::Encryption(e))) => Err(format!(
+            "{address}: TLS handshake failed ({e}); both nodes need certificates signed by the \
+             CA of listener.vmqs.cafile"
+        )),
         Ok(Err(ClientConnectErr::Messaging(_))) => Err("the cluster fabric stopped".to_owned()),
         Err(_) => Err(format!(
             "{address}: no answer within {} s",
@@ -99,7 +151,7 @@ pub(crate) async fn dial(fabric: &Fabric, node: &NodeName, address: &str) -> Res
 /// Logs peers connecting and leaving, and connections refused before authentication.
 struct SessionLog {
     authenticated: Mutex<HashSet<u64>>,
-    on_refused: Box<dyn Fn(String) + Send + Sync>,
+    on_refused: OnRefused,
 }
 
 fn peer(ses: &NodeServerSessionInformation) -> String {

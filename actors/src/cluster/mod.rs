@@ -4,6 +4,7 @@
 //! the member list so that a restarted node rejoins by itself.
 
 mod fabric;
+mod fabric_tls;
 mod members_file;
 mod peer;
 mod state;
@@ -21,6 +22,7 @@ use ractor::{pg, Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use fabric::Fabric;
 pub use fabric::{parse_discovery_node, DEFAULT_CLUSTER_PORT};
+pub use fabric_tls::FabricTls;
 pub use peer::{CallFuture, CallHandler, CastHandler, PeerError, PeerMessage, Peers};
 use state::{ClusterState, JoinStart};
 pub use state::{LeaveOutcome, Member, JOIN_TIMEOUT_TICKS, MISS_LIMIT};
@@ -251,14 +253,18 @@ pub struct ClusterSettings {
     pub cookie: String,
     /// The persisted member list.
     pub members_file: PathBuf,
+    /// `listener.vmqs.*`: mutual TLS between nodes (`listen` is then the TLS listener).
+    pub tls: Option<FabricTls>,
 }
 
 /// Why membership could not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClusterStartError {
     /// The cluster listener cannot be bound.
-    #[error("listener.vmq.clustering: cannot bind {addr}: {error}")]
+    #[error("{key}: cannot bind {addr}: {error}")]
     Bind {
+        /// `listener.vmq.clustering`, or `listener.vmqs.clustering` with TLS.
+        key: &'static str,
         /// The configured address.
         addr: SocketAddr,
         /// Why.
@@ -298,17 +304,24 @@ impl ClusterHandle {
         supervisor: &SupervisorHandle,
     ) -> Result<Self, ClusterStartError> {
         members_file::load(&settings.members_file).map_err(ClusterStartError::Members)?;
+        let key = match settings.tls {
+            Some(_) => "listener.vmqs.clustering",
+            None => "listener.vmq.clustering",
+        };
         let listen =
             fabric::resolve_port(settings.listen).map_err(|e| ClusterStartError::Bind {
+                key,
                 addr: settings.listen,
                 error: e.to_string(),
             })?;
-        let fabric = fabric::start(supervisor, &local, listen, settings.cookie)
-            .await
-            .map_err(|error| ClusterStartError::Bind {
-                addr: settings.listen,
-                error,
-            })?;
+        let (fabric, tls_socket) =
+            fabric::start(supervisor, &local, listen, settings.cookie, settings.tls)
+                .await
+                .map_err(|error| ClusterStartError::Bind {
+                    key,
+                    addr: settings.listen,
+                    error,
+                })?;
         tracing::info!(addr = %listen, "cluster listener bound");
         let peers = Peers::new(local.clone());
         let service_peers = peers.clone();
@@ -339,9 +352,14 @@ impl ClusterHandle {
         .await
         .map_err(ClusterStartError::Actor)?;
         let membership = slot.clone();
-        fabric::watch(&watched, move |addr| {
+        fabric::watch(&watched, tls_socket, supervisor.cell(), move |addr| {
             let _ = membership.get().cast(ClusterMessage::Refused { addr });
-        });
+        })
+        .map_err(|error| ClusterStartError::Bind {
+            key,
+            addr: listen,
+            error,
+        })?;
         Ok(Self {
             slot,
             local,

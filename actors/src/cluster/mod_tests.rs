@@ -7,6 +7,7 @@ fn settings(dir: &std::path::Path) -> ClusterSettings {
         listen: "127.0.0.1:0".parse().expect("addr"),
         cookie: "vmq".to_owned(),
         members_file: dir.join("cluster_members.json"),
+        tls: None,
     }
 }
 

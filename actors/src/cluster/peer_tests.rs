@@ -19,6 +19,7 @@ async fn start(name: &str, dir: &std::path::Path) -> (ClusterHandle, SupervisorH
         listen: "127.0.0.1:0".parse().expect("addr"),
         cookie: "peer-tests".to_owned(),
         members_file: dir.join(format!("{name}.json")),
+        tls: None,
     };
     let node = NodeName::parse(&format!("{name}@127.0.0.1")).expect("name");
     let cluster = ClusterHandle::start(node, settings, &supervisor)

@@ -286,7 +286,8 @@ impl ClusterState {
             |node| {
                 Err(format!(
                     "discovery node {node} refused the connection before authenticating: both \
-                     nodes need the same distributed_cookie"
+                     nodes need the same distributed_cookie (and, with listener.vmqs, certificates \
+                     signed by the same CA)"
                 ))
             },
         );

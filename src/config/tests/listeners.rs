@@ -214,3 +214,66 @@ fn overrides_may_target_the_implicit_default_listener() {
         AuthMode::ApiKey
     );
 }
+
+fn vmqs_lines(pem: &PemFiles) -> String {
+    format!(
+        "listener.vmqs.clustering = 127.0.0.1:44054\nlistener.vmqs.certfile = {}\n\
+         listener.vmqs.keyfile = {}\nlistener.vmqs.cafile = {}\n",
+        path_text(&pem.cert),
+        path_text(&pem.key),
+        path_text(&pem.ca)
+    )
+}
+
+#[test]
+fn the_tls_cluster_listener_replaces_the_plain_one() {
+    let pem = PemFiles::new();
+    let plain = config("");
+    assert_eq!(plain.cluster_tls(), None);
+    assert_eq!(plain.cluster_listener().to_string(), "127.0.0.1:44053");
+    let tls = config(&format!(
+        "{}listener.vmqs.tls_version = tlsv1.3\n",
+        vmqs_lines(&pem)
+    ));
+    assert_eq!(tls.cluster_listener().to_string(), "127.0.0.1:44054");
+    let settings = tls.cluster_tls().expect("declared");
+    assert_eq!(settings.files.cafile.as_deref(), Some(pem.ca.as_path()));
+    assert!(settings.files.require_certificate);
+    assert_eq!(settings.versions.to_string(), "tlsv1.3");
+}
+
+#[test]
+fn the_tls_cluster_listener_needs_its_three_files_and_they_need_it() {
+    let pem = PemFiles::new();
+    let lines = vmqs_lines(&pem);
+    for attribute in ["certfile", "keyfile", "cafile"] {
+        let text: String = lines
+            .lines()
+            .filter(|line| !line.contains(attribute))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let refused = error(&text);
+        assert_eq!(refused.key.as_deref(), Some("listener.vmqs.clustering"));
+        assert!(
+            refused
+                .message
+                .contains(&format!("listener.vmqs.{attribute}")),
+            "{refused}"
+        );
+    }
+    let missing = lines.replace(&path_text(&pem.ca), "/nope/ca.pem");
+    let refused = error(&missing);
+    assert_eq!(refused.key.as_deref(), Some("listener.vmqs.cafile"));
+    assert!(refused.message.contains("does not exist"), "{refused}");
+    let stray = format!("listener.vmqs.keyfile = {}\n", path_text(&pem.key));
+    let refused = error(&stray);
+    assert_eq!(refused.key.as_deref(), Some("listener.vmqs.keyfile"));
+    assert!(
+        refused
+            .message
+            .contains("listener.vmqs.clustering is not set"),
+        "{refused}"
+    );
+    let refused = error(&format!("{lines}listener.vmqs.tls_version = sslv3\n"));
+    assert_eq!(refused.key.as_deref(), Some("listener.vmqs.tls_version"));
+}
