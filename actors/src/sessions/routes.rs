@@ -243,3 +243,7 @@ fn split(filter: &str) -> (Option<Arc<str>>, &str) {
 #[cfg(test)]
 #[path = "routes_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "routes_cluster_tests.rs"]
+mod cluster_tests;
