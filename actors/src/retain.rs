@@ -64,13 +64,23 @@ struct Record {
     stamp: Stamp,
 }
 
+/// How a store record holds a clear (kept so that a restarted node still refuses stale copies).
+#[derive(Serialize, Deserialize)]
+struct ClearRecord {
+    cleared: Stamp,
+}
+
 impl Record {
-    /// A record, or (as stored before stamps) a bare message with the least stamp.
-    fn decode(bytes: &[u8]) -> Option<(Message, Stamp)> {
-        match ciborium::from_reader::<Record, _>(bytes) {
-            Ok(record) => Some((record.message, record.stamp)),
-            Err(_) => Message::decode(bytes).map(|m| (m, Stamp::default())),
+    /// A message or a clear (`None`) with its stamp; a bare message (as stored before stamps)
+    /// gets the least stamp.
+    fn decode(bytes: &[u8]) -> Option<(Option<Message>, Stamp)> {
+        if let Ok(record) = ciborium::from_reader::<Record, _>(bytes) {
+            return Some((Some(record.message), record.stamp));
         }
+        if let Ok(clear) = ciborium::from_reader::<ClearRecord, _>(bytes) {
+            return Some((None, clear.cleared));
+        }
+        Message::decode(bytes).map(|m| (Some(m), Stamp::default()))
     }
 }
 
@@ -171,12 +181,16 @@ impl RetainStore {
     pub fn restore(&self, loaded: &[LoadedRetained]) {
         let mut inner = self.inner.write();
         for retained in loaded {
-            let Some((message, stamp)) = Record::decode(&retained.record) else {
-                tracing::warn!(topic = %retained.topic, "unreadable retained message skipped");
-                continue;
-            };
-            let entry = Entry { message, stamp };
-            inner.insert(&retained.mountpoint, &retained.topic, entry);
+            let (mountpoint, topic) = (&retained.mountpoint, &retained.topic);
+            match Record::decode(&retained.record) {
+                Some((Some(message), stamp)) => {
+                    inner.insert(mountpoint, topic, Entry { message, stamp });
+                }
+                Some((None, stamp)) => {
+                    inner.clear(mountpoint, topic, stamp);
+                }
+                None => tracing::warn!(%topic, "unreadable retained message skipped"),
+            }
         }
     }
 
@@ -223,10 +237,13 @@ impl RetainStore {
         } = update;
         let stamp = update.stamp.clone();
         let Some(message) = &update.message else {
-            let removed = inner.clear(mountpoint, topic, stamp);
-            if let (true, Some(store)) = (removed, &self.store) {
-                store.delete_retained(mountpoint, topic);
+            if let Some(store) = &self.store {
+                let record = ClearRecord {
+                    cleared: stamp.clone(),
+                };
+                store.put_retained(mountpoint, topic, crate::sessions::encode_record(&record));
             }
+            let removed = inner.clear(mountpoint, topic, stamp);
             return match removed {
                 true => RetainChange::Deleted,
                 false => RetainChange::Unchanged,

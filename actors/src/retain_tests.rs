@@ -127,11 +127,43 @@ fn stamps_survive_the_store_record_and_bare_messages_still_load() {
     let bytes = crate::sessions::encode_record(&record);
     assert_eq!(
         Record::decode(&bytes),
-        Some((message("t", b"x"), Stamp::new(7, "a@h")))
+        Some((Some(message("t", b"x")), Stamp::new(7, "a@h")))
     );
+    let clear = crate::sessions::encode_record(&ClearRecord {
+        cleared: Stamp::new(9, "b@h"),
+    });
+    assert_eq!(Record::decode(&clear), Some((None, Stamp::new(9, "b@h"))));
     assert_eq!(
         Record::decode(&message("t", b"y").encode()),
-        Some((message("t", b"y"), Stamp::default()))
+        Some((Some(message("t", b"y")), Stamp::default()))
     );
     assert_eq!(Record::decode(b"garbage"), None);
+}
+
+#[tokio::test]
+async fn a_restarted_node_remembers_its_stamps_and_clears() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("mqtt.redb");
+    let store = Store::open(&path).expect("open");
+    let first = RetainStore::new(Some(store.clone()));
+    first.merge(&[
+        update("kept", 10, "a@h", Some(b"k")),
+        update("gone", 10, "a@h", Some(b"g")),
+        update("gone", 20, "b@h", None),
+    ]);
+    store.close().await.expect("close");
+
+    let store = Store::open(&path).expect("reopen");
+    let second = RetainStore::new(Some(store.clone()));
+    second.restore(&store.load().expect("load").retained);
+    assert_eq!(
+        payloads(&second),
+        [("kept".to_owned(), Bytes::from_static(b"k"))]
+    );
+    let stale = [
+        update("gone", 15, "c@h", Some(b"stale")),
+        update("kept", 5, "c@h", Some(b"older")),
+    ];
+    assert_eq!(second.merge(&stale), 0, "stamps and the clear survived");
+    store.close().await.expect("close");
 }
