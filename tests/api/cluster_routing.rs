@@ -3,6 +3,7 @@
 //! nodes, retained messages are seen from every node, and a killed node's peers keep routing
 //! while it is down and route to it again once it is back.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -38,7 +39,11 @@ fn three_nodes(root: &Path) -> (Member, Member, Member) {
 
 /// A clean-session MQTT 3.1.1 client of `member`, connected.
 async fn connect(member: &Member, id: &str) -> V4Client {
-    let addr = member.mqtt;
+    connect_to(member.mqtt, id).await
+}
+
+/// A clean-session MQTT 3.1.1 client of the listener at `addr`, connected.
+async fn connect_to(addr: SocketAddr, id: &str) -> V4Client {
     let mut options = rumqttc::MqttOptions::new(id, addr.ip().to_string(), addr.port());
     options.set_keep_alive(Duration::from_secs(30));
     let mut client = spawn_v4(options);
@@ -178,6 +183,58 @@ async fn a_share_group_with_members_on_two_nodes_shares_the_messages() {
     let mut want = sent.clone();
     want.sort();
     assert_eq!(all, want, "each message to exactly one member");
+
+    // Published where a member is, the group is served there: local members first.
+    let from2 = connect(&n2, "pub2").await;
+    until_routed(&from2, "s-end", &mut [&mut on3]).await;
+    for i in 0..4 {
+        publish(&from2, "s/x", QoS::AtLeastOnce, false, &format!("l{i}")).await;
+    }
+    publish(&from2, "s-end", QoS::AtLeastOnce, false, "end2").await;
+    let local = payloads_until(&mut on2, "end2").await;
+    assert_eq!(local, strings(&["l0", "l1", "l2", "l3", "end2"]));
+    assert_eq!(payloads_until(&mut on3, "end2").await, ["end2"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mountpoints_stay_separate_across_nodes() {
+    let root = tempfile::tempdir().expect("data root");
+    let extra = "allow_anonymous = on\nlistener.tcp.tenant = 127.0.0.1:0\n\
+                 listener.tcp.tenant.mountpoint = tenant/\n";
+    let mut n1 = Member::start(root.path(), "t1", extra);
+    let mut n2 = Member::start(root.path(), "t2", extra);
+    assert_eq!(n2.join(&n1), (200, DONE.to_owned()));
+    let everyone = all(&[&n1, &n2], true);
+    n1.wait_show(&everyone, DEADLINE);
+    n2.wait_show(&everyone, DEADLINE);
+    let listener = |member: &mut Member, name: &str| {
+        member
+            .process
+            .logged_addr(&format!("listener={name} kind="))
+    };
+    let (plain1, tenant1) = (listener(&mut n1, "default"), listener(&mut n1, "tenant"));
+    let (plain2, tenant2) = (listener(&mut n2, "default"), listener(&mut n2, "tenant"));
+    let plain_pub = connect_to(plain1, "plain-pub").await;
+    let tenant_pub = connect_to(tenant1, "tenant-pub").await;
+    let mut plain_sub = connect_to(plain2, "plain-sub").await;
+    let mut tenant_sub = connect_to(tenant2, "tenant-sub").await;
+    subscribe_at(&mut plain_sub, "m/#", QoS::AtLeastOnce).await;
+    subscribe_at(&mut tenant_sub, "m/#", QoS::AtLeastOnce).await;
+    until_routed(&plain_pub, "m/x", &mut [&mut plain_sub]).await;
+    until_routed(&tenant_pub, "m/x", &mut [&mut tenant_sub]).await;
+
+    publish(&plain_pub, "m/a", QoS::AtLeastOnce, false, "plain").await;
+    publish(&tenant_pub, "m/a", QoS::AtLeastOnce, false, "tenant").await;
+    publish(&plain_pub, "m/end", QoS::AtLeastOnce, false, "end").await;
+    publish(&tenant_pub, "m/end", QoS::AtLeastOnce, false, "end").await;
+    assert_eq!(
+        payloads_until(&mut plain_sub, "end").await,
+        ["plain", "end"]
+    );
+    assert_eq!(
+        payloads_until(&mut tenant_sub, "end").await,
+        ["tenant", "end"]
+    );
 }
 
 /// Polls `retain show` on `member` until `topic` is listed with `payload` (or not, for `None`).
