@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 
 use super::remote::{FilterChange, RemoteRoutes};
 use super::sync::{OnDelta, SyncTable};
-use super::wire::{self, Beacon, ForwardedRef, RouteDelta, RouteFull};
+use super::wire::{self, Beacon, Cursor, ForwardedRef, RetainPage, RouteDelta, RouteFull};
 use crate::cluster::{CallFuture, Peers};
 use crate::metrics::{Counter, Metrics};
 use crate::retain::RetainStore;
@@ -72,7 +72,8 @@ pub(crate) fn start(
     retained.replicate(
         peers.local().as_str(),
         Box::new(move |updates| {
-            if let Some(link) = weak.upgrade() {
+            let updates: Vec<_> = updates.into_iter().filter(wire::fits).collect();
+            if let (Some(link), false) = (weak.upgrade(), updates.is_empty()) {
                 link.peers
                     .broadcast(wire::RETAIN_UPDATE, &wire::encode(&updates));
             }
@@ -106,11 +107,14 @@ fn register(link: &Arc<ClusterLink>) {
     peers.on_cast(wire::ROUTE_BEACON, cast(ClusterLink::on_beacon));
     peers.on_cast(wire::ROUTE_PUBLISH, cast(ClusterLink::on_publish));
     peers.on_cast(wire::RETAIN_UPDATE, cast(ClusterLink::on_retain_update));
-    let call = |answer: fn(&ClusterLink) -> Vec<u8>| {
+    let call = |answer: fn(&ClusterLink, &[u8]) -> Result<Vec<u8>, String>| {
         let weak = Arc::downgrade(link);
-        Arc::new(move |_from: NodeName, _body: Vec<u8>| -> CallFuture {
-            let frame = weak.upgrade().map(|link| answer(&link));
-            Box::pin(async move { frame.ok_or_else(|| "the node is stopping".to_owned()) })
+        Arc::new(move |_from: NodeName, body: Vec<u8>| -> CallFuture {
+            let frame = match weak.upgrade() {
+                Some(link) => answer(&link, &body),
+                None => Err("the node is stopping".to_owned()),
+            };
+            Box::pin(async move { frame })
         })
     };
     peers.on_call(wire::ROUTE_FULL, call(ClusterLink::full_frame));
@@ -214,21 +218,20 @@ impl ClusterLink {
         });
     }
 
-    fn full_frame(&self) -> Vec<u8> {
-        let Some(routes) = self.routes.upgrade() else {
-            return Vec::new();
-        };
-        routes.with_filters(|filters| {
+    fn full_frame(&self, _request: &[u8]) -> Result<Vec<u8>, String> {
+        let routes = self.routes.upgrade().ok_or("the node is stopping")?;
+        Ok(routes.with_filters(|filters| {
             wire::encode(&RouteFull {
                 at: self.beacon(),
                 filters: filters.snapshot(),
             })
-        })
+        }))
     }
 
-    fn retained_frame(&self) -> Vec<u8> {
-        let updates = self.retained.upgrade().map(|r| r.updates());
-        wire::encode(&updates.unwrap_or_default())
+    fn retained_frame(&self, request: &[u8]) -> Result<Vec<u8>, String> {
+        let after = wire::decode_cursor(request).ok_or("malformed retained pull")?;
+        let retained = self.retained.upgrade().ok_or("the node is stopping")?;
+        Ok(wire::encode(&RetainPage::of(retained.updates(), &after)))
     }
 
     fn forget(&self, node: &NodeName) {
@@ -333,30 +336,38 @@ async fn pull_routes(link: Arc<ClusterLink>, node: NodeName) {
     }
 }
 
-/// Asks `node` for every retained message and clear it knows and merges them; a peer still
-/// starting (no handler yet) is asked again a little later.
+/// Asks `node` for every retained message and clear it knows, page by page, and merges them; a
+/// peer still starting (no handler yet) is asked again a little later.
 async fn pull_retained(link: Arc<ClusterLink>, node: NodeName) {
-    for _ in 0..PULL_TRIES {
+    let mut after: Cursor = None;
+    let mut tries = 0;
+    while tries < PULL_TRIES {
+        let request = wire::encode(&after);
         let answer = link
             .peers
-            .call(&node, wire::RETAIN_FULL, Vec::new(), PULL_TIMEOUT)
+            .call(&node, wire::RETAIN_FULL, request, PULL_TIMEOUT)
             .await;
         match answer {
             Ok(body) => {
-                let Some(updates) = wire::decode_retained(&body) else {
+                let Some(page) = wire::decode_page(&body) else {
                     tracing::warn!(%node, "malformed retained messages from a peer dropped");
                     return;
                 };
                 if let Some(retained) = link.retained.upgrade() {
-                    retained.merge(&updates);
+                    retained.merge(&page.updates);
                 }
-                return;
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => return,
+                }
+                continue;
             }
             Err(error) => tracing::debug!(%error, "retained messages not pulled yet"),
         }
         if !link.peers.connected().contains(&node) {
             return;
         }
+        tries += 1;
         tokio::time::sleep(WATCH_EVERY).await;
     }
 }

@@ -20,8 +20,68 @@ pub const ROUTE_BEACON: &str = "route/beacon";
 pub const ROUTE_PUBLISH: &str = "route/publish";
 /// Cast: retained messages set or cleared on the sender (a list of [`RetainUpdate`]).
 pub const RETAIN_UPDATE: &str = "retain/update";
-/// Call: answers every retained message and clear the callee knows (a list of [`RetainUpdate`]).
+/// Call: answers the retained messages and clears the callee knows after a cursor, one
+/// [`RetainPage`] at a time (the request is the cursor, `Option<(mountpoint, topic)>`).
 pub const RETAIN_FULL: &str = "retain/full";
+
+/// The largest payload a frame carries: the fabric closes a connection that sends a frame over
+/// 16 MiB, so bigger messages stay on their node.
+pub const MAX_PAYLOAD: usize = 15 * 1024 * 1024;
+/// Roughly how many bytes of retained messages one page holds.
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Where a page of retained messages ends: (mountpoint, topic).
+pub type Cursor = Option<(String, String)>;
+
+/// One answer to a retained-message pull.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetainPage {
+    /// Updates in (mountpoint, topic) order.
+    pub updates: Vec<RetainUpdate>,
+    /// Where the next page starts, if there is one.
+    pub next: Cursor,
+}
+
+fn key(update: &RetainUpdate) -> (&str, &str) {
+    (&update.mountpoint, &update.topic)
+}
+
+/// Roughly what an update weighs on the wire.
+fn weight(update: &RetainUpdate) -> usize {
+    let payload = update.message.as_ref().map_or(0, |m| m.payload.len());
+    payload + update.topic.len() + update.mountpoint.len() + 64
+}
+
+/// Whether an update fits in a frame (else it is not sent, with a warning).
+pub fn fits(update: &RetainUpdate) -> bool {
+    let fits = weight(update) <= MAX_PAYLOAD;
+    if !fits {
+        tracing::warn!(topic = %update.topic, "retained message too big for the cluster: not sent");
+    }
+    fits
+}
+
+impl RetainPage {
+    /// The page of `all` after `after`, up to about [`PAGE_BYTES`] (one update at least).
+    pub fn of(mut all: Vec<RetainUpdate>, after: &Cursor) -> Self {
+        all.sort_by(|a, b| key(a).cmp(&key(b)));
+        let start = after.as_ref().map_or(0, |(mountpoint, topic)| {
+            all.partition_point(|u| key(u) <= (mountpoint.as_str(), topic.as_str()))
+        });
+        let (mut updates, mut size, mut next) = (Vec::new(), 0, None);
+        for update in all.drain(start..).filter(fits) {
+            if size >= PAGE_BYTES {
+                next = updates
+                    .last()
+                    .map(|u: &RetainUpdate| (u.mountpoint.clone(), u.topic.clone()));
+                break;
+            }
+            size += weight(&update);
+            updates.push(update);
+        }
+        Self { updates, next }
+    }
+}
 
 /// Where a node's subscription set stands: `epoch` is drawn at start, `seq` counts its changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +182,20 @@ pub fn decode_retained(bytes: &[u8]) -> Option<Vec<RetainUpdate>> {
         .then_some(updates)
 }
 
+/// Decodes a page of retained-message updates; refused if a topic is not a valid topic name.
+pub fn decode_page(bytes: &[u8]) -> Option<RetainPage> {
+    let page: RetainPage = decode(bytes)?;
+    page.updates
+        .iter()
+        .all(|u| validate_topic(&u.topic).is_ok())
+        .then_some(page)
+}
+
+/// Decodes a pull's cursor.
+pub fn decode_cursor(bytes: &[u8]) -> Option<Cursor> {
+    decode(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -180,6 +254,45 @@ mod tests {
     }
 
     #[test]
+    fn retained_messages_go_in_pages_in_topic_order() {
+        let big = |topic: &str| RetainUpdate {
+            mountpoint: String::new(),
+            topic: topic.to_owned(),
+            stamp: Stamp::new(1, "a@h"),
+            message: Some(Message {
+                payload: Bytes::from(vec![0u8; PAGE_BYTES / 2]),
+                ..message(topic)
+            }),
+        };
+        let all = vec![big("d"), big("a"), big("c"), big("b"), big("e")];
+        let topics = |page: &RetainPage| -> Vec<String> {
+            page.updates.iter().map(|u| u.topic.clone()).collect()
+        };
+        let first = RetainPage::of(all.clone(), &None);
+        assert_eq!(topics(&first), ["a", "b"]);
+        assert_eq!(first.next, Some((String::new(), "b".to_owned())));
+        let second = RetainPage::of(all.clone(), &first.next);
+        assert_eq!(topics(&second), ["c", "d"]);
+        let last = RetainPage::of(all.clone(), &second.next);
+        assert_eq!(
+            (topics(&last), last.next.clone()),
+            (vec!["e".to_owned()], None)
+        );
+        assert_eq!(decode_page(&encode(&last)), Some(last));
+        let cursor: Cursor = Some(("m".into(), "t".into()));
+        assert_eq!(decode_cursor(&encode(&cursor)), Some(cursor));
+        let huge = RetainUpdate {
+            message: Some(Message {
+                payload: Bytes::from(vec![0u8; MAX_PAYLOAD + 1]),
+                ..message("h")
+            }),
+            ..big("h")
+        };
+        assert!(!fits(&huge));
+        assert!(RetainPage::of(vec![huge], &None).updates.is_empty());
+    }
+
+    #[test]
     fn garbage_and_invalid_names_are_refused() {
         for garbage in [&b""[..], b"\xff\x00\x01", b"not cbor at all"] {
             assert_eq!(decode_beacon(garbage), None);
@@ -187,6 +300,7 @@ mod tests {
             assert_eq!(decode_delta(garbage), None);
             assert_eq!(decode_forwarded(garbage), None);
             assert_eq!(decode_retained(garbage), None);
+            assert_eq!(decode_page(garbage), None);
         }
         let bad_filter = RouteDelta {
             at: Beacon { epoch: 1, seq: 1 },

@@ -92,9 +92,12 @@ async fn peer_frames_reach_the_local_table_and_garbage_is_dropped() {
     let filters: Vec<&str> = full.filters.iter().map(|(_, f)| f.as_str()).collect();
     assert_eq!(filters, ["$share/g/t/#", "t/#"]);
     assert_eq!(full.at.seq, 2, "two changes so far");
-    let all = peers.call(&local, wire::RETAIN_FULL, Vec::new(), within);
-    let all = wire::decode_retained(&all.await.expect("an answer")).expect("updates");
-    assert_eq!(all, update);
+    let cursor: wire::Cursor = None;
+    let page = peers.call(&local, wire::RETAIN_FULL, wire::encode(&cursor), within);
+    let page = wire::decode_page(&page.await.expect("an answer")).expect("a page");
+    assert_eq!((page.updates, page.next), (update, None));
+    let garbage = peers.call(&local, wire::RETAIN_FULL, b"\xff".to_vec(), within);
+    assert!(garbage.await.is_err(), "a malformed pull is refused");
 
     // No peer has a route: a publish stays local.
     let routed = routes.route("", &message("t/2"), false);
