@@ -16,7 +16,9 @@
 //!   stopped, restarted or deleted through the registry (`listener start|stop|restart|delete`);
 //! - the **session registry** (`sessions/`) knows every connected MQTT session by client id
 //!   (a second connection takes the id over), owns the subscription trie (`router/`) and routes
-//!   publishes; each connection runs its own task around the MQTT state machine (`sessions/state.rs`);
+//!   publishes; each connection runs its own task around the MQTT state machine (`sessions/state.rs`).
+//!   In a cluster (`router/link.rs`, not an actor) the routing table tells the peers of its
+//!   subscriptions and forwards publishes to theirs, and retained messages are replicated;
 //! - **runtime settings** (`settings/`) hold the effective configuration and apply `set`;
 //! - the **store** (`store/`, not an actor) keeps persistent sessions, their offline messages and
 //!   retained messages in `mqtt.redb`; one writer thread commits queued writes in batches.

@@ -178,6 +178,8 @@ pub struct MessageCounts {
     pub queue_drop: u64,
     /// Subscriptions matched on this node.
     pub matches_local: u64,
+    /// Peers publishes were forwarded to.
+    pub matches_remote: u64,
 }
 
 impl MessageCounts {
@@ -190,6 +192,7 @@ impl MessageCounts {
             queue_out: metrics.get(Counter::QueueMessageOut),
             queue_drop: metrics.get(Counter::QueueMessageDrop),
             matches_local: metrics.get(Counter::RouterMatchesLocal),
+            matches_remote: metrics.get(Counter::RouterMatchesRemote),
         }
     }
 }

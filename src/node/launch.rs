@@ -197,6 +197,7 @@ async fn start_actors(
     let sessions = SessionsHandle::start(supervisor, Some(store), limits, data_plane)
         .await
         .map_err(StartError::Data)?;
+    sessions.join_cluster(cluster.peers());
     let metrics = Arc::new(NodeMetrics::new(
         &settings.current().nodename().to_string(),
         settings.current().prometheus_namespace(),

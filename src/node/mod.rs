@@ -133,7 +133,7 @@ impl Node {
             num_subscriptions: count(self.sessions.routes().len()),
             num_retained: count(self.sessions.retained().len()),
             matches_local: counted.matches_local,
-            matches_remote: 0,
+            matches_remote: counted.matches_remote,
         }
     }
 }

@@ -32,12 +32,14 @@ pub enum Counter {
     QueueMessageExpired,
     /// Subscriptions a publish matched on this node.
     RouterMatchesLocal,
+    /// Peers a publish was forwarded to (one per peer with matching subscriptions).
+    RouterMatchesRemote,
     /// Connections closed for a malformed packet or a protocol violation (ours, not VerneMQ's).
     ProtocolError,
 }
 
 /// Every counter with its name and help, in exposition order.
-pub const COUNTERS: [(Counter, &str, &str); 15] = [
+pub const COUNTERS: [(Counter, &str, &str); 16] = [
     (Counter::SocketOpen, "socket_open", "The number of times an MQTT socket has been opened."),
     (Counter::SocketClose, "socket_close", "The number of times an MQTT socket has been closed."),
     (Counter::SocketError, "socket_error", "The total number of socket errors that have occurred."),
@@ -83,6 +85,11 @@ pub const COUNTERS: [(Counter, &str, &str); 15] = [
         Counter::RouterMatchesLocal,
         "router_matches_local",
         "The number of matched local subscriptions.",
+    ),
+    (
+        Counter::RouterMatchesRemote,
+        "router_matches_remote",
+        "The number of matched remote subscriptions.",
     ),
     (
         Counter::ProtocolError,

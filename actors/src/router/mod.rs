@@ -1,7 +1,12 @@
 //! The subscription trie: topic filter validation and matching of topics against `+`/`#` filters;
-//! `remote.rs`: the subscriptions of the cluster's other nodes.
+//! `remote.rs`: the subscriptions of the cluster's other nodes; `sync.rs`: whether what this node
+//! holds of them is current; `wire.rs`: the frames nodes exchange; `link.rs`: all of it joined to
+//! the peers.
 
+pub(crate) mod link;
 pub mod remote;
+pub mod sync;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -25,6 +25,7 @@ use tokio::sync::watch;
 
 pub use connect::{refusal, AllowedProtocols, ConnectPolicy, Refusal};
 pub use connection::{ConnectionSettings, SessionSettings};
+pub(crate) use message::encode as encode_record;
 pub use message::{now_ms, Message, RetainHandling, SessionKey, SubOptions};
 pub use queue::{QueueLimits, QueueStats};
 use registry::{AttachRequest, Attached, SessionsState, Timer, Will};
@@ -33,6 +34,7 @@ pub use routes::{Routed, Routes};
 pub use snapshot::{OnlineInfo, SessionIndex, SessionView};
 
 use crate::call::{call, CallError, DEFAULT_CALL_TIMEOUT};
+use crate::cluster::Peers;
 use crate::metrics::Metrics;
 use crate::retain::RetainStore;
 use crate::slot::ActorSlot;
@@ -263,6 +265,14 @@ impl SessionsHandle {
     /// The routing table.
     pub fn routes(&self) -> &Routes {
         &self.shared.routes
+    }
+
+    /// Joins the routing table and the retained messages to the cluster of `peers`: peers hear
+    /// of this node's subscriptions and retained messages, publishes reach their subscribers.
+    pub fn join_cluster(&self, peers: &Peers) {
+        let shared = &self.shared;
+        let metrics = Arc::clone(&shared.metrics);
+        crate::router::link::start(&shared.routes, &shared.retained, metrics, peers);
     }
 
     /// The retained messages.

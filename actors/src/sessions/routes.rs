@@ -1,14 +1,18 @@
 //! The routing table: subscriptions by mountpoint and filter, read by every publisher without a
-//! message round trip (writes come only from the session registry).
+//! message round trip (writes come only from the session registry). In a cluster it also tells
+//! the peers when a filter gets its first subscriber or loses its last, and hands each publish
+//! to the peers with matching subscriptions (none: no extra work beyond one table lookup).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
 
 use super::message::{Message, SubOptions};
 use super::queue::SessionQueue;
+use crate::router::link::ClusterLink;
+use crate::router::remote::{FilterChange, FilterSet};
 use crate::router::{shared_filter, SubscriptionTrie};
 
 /// A subscriber within one mountpoint: its client id, and the share group for `$share/` filters.
@@ -21,12 +25,21 @@ struct Subscriber {
     options: SubOptions,
 }
 
+/// The tries by mountpoint, and the (mountpoint, filter) set the peers are told about.
+#[derive(Debug, Default)]
+struct Tables {
+    tries: HashMap<String, SubscriptionTrie<SubscriberKey, Subscriber>>,
+    filters: FilterSet,
+}
+
 /// Subscriptions of every session, by mountpoint.
 #[derive(Debug, Default)]
 pub struct Routes {
-    tables: RwLock<HashMap<String, SubscriptionTrie<SubscriberKey, Subscriber>>>,
+    tables: RwLock<Tables>,
     /// Turns through the members of share groups.
     next_member: AtomicUsize,
+    /// The cluster, once the node joined the fabric.
+    link: OnceLock<Arc<ClusterLink>>,
 }
 
 /// What routing one message did.
@@ -36,6 +49,8 @@ pub struct Routed {
     pub matched: usize,
     /// Of those, full ones that dropped it.
     pub dropped: usize,
+    /// Peers it was forwarded to (each delivers to its own subscribers).
+    pub remote: usize,
 }
 
 /// One matching subscription on the way to its queue.
@@ -60,32 +75,65 @@ impl Routes {
             options,
         };
         let mut tables = self.tables.write();
-        let table = tables.entry(mountpoint.to_owned()).or_default();
-        table.subscribe(plain, (Arc::clone(client_id), group), subscriber);
+        let table = tables.tries.entry(mountpoint.to_owned()).or_default();
+        let replaced = table.subscribe(plain, (Arc::clone(client_id), group), subscriber);
+        if replaced.is_none() {
+            let change = tables.filters.add(mountpoint, filter);
+            self.tell_peers(change);
+        }
     }
 
     /// Removes `client_id`'s subscription to `filter`; answers whether it had one.
     pub fn remove(&self, mountpoint: &str, filter: &str, client_id: &Arc<str>) -> bool {
         let (group, plain) = split(filter);
         let mut tables = self.tables.write();
-        let Some(table) = tables.get_mut(mountpoint) else {
+        let Some(table) = tables.tries.get_mut(mountpoint) else {
             return false;
         };
         let removed = table.unsubscribe(plain, &(Arc::clone(client_id), group));
         if table.is_empty() {
-            tables.remove(mountpoint);
+            tables.tries.remove(mountpoint);
+        }
+        if removed {
+            let change = tables.filters.remove(mountpoint, filter);
+            self.tell_peers(change);
         }
         removed
     }
 
     /// Removes every subscription (a restarted registry rebuilds them).
     pub fn clear(&self) {
-        self.tables.write().clear();
+        let mut tables = self.tables.write();
+        tables.tries.clear();
+        for (mountpoint, filter) in tables.filters.snapshot() {
+            let change = tables.filters.remove(&mountpoint, &filter);
+            self.tell_peers(change);
+        }
+    }
+
+    /// Called with the table locked, so that peers hear of changes in the order they happen.
+    fn tell_peers(&self, change: Option<FilterChange>) {
+        if let (Some(change), Some(link)) = (change, self.link.get()) {
+            link.changed(&change);
+        }
+    }
+
+    /// Joins the cluster through `link` (once).
+    pub(crate) fn set_link(&self, link: Arc<ClusterLink>) {
+        if self.link.set(link).is_err() {
+            tracing::warn!("the routing table is already linked to the cluster");
+        }
+    }
+
+    /// Runs `read` on the filter set, with changes held off meanwhile.
+    pub(crate) fn with_filters<R>(&self, read: impl FnOnce(&FilterSet) -> R) -> R {
+        read(&self.tables.read().filters)
     }
 
     /// Subscriptions in all mountpoints.
     pub fn len(&self) -> usize {
-        self.tables.read().values().map(SubscriptionTrie::len).sum()
+        let tables = self.tables.read();
+        tables.tries.values().map(SubscriptionTrie::len).sum()
     }
 
     /// Whether there are no subscriptions.
@@ -95,14 +143,48 @@ impl Routes {
 
     /// Delivers `message` to every matching subscription under `mountpoint`: once per client
     /// (at the highest granted QoS), and to one member per share group; `upgrade` delivers at
-    /// the granted QoS (`upgrade_outgoing_qos`).
+    /// the granted QoS (`upgrade_outgoing_qos`). Peers with matching subscriptions get it too,
+    /// and share groups with no local member are served by one of them.
     pub fn route(&self, mountpoint: &str, message: &Message, upgrade: bool) -> Routed {
         let tables = self.tables.read();
-        let Some(table) = tables.get(mountpoint) else {
-            return Routed::default();
+        let (mut routed, served) = match tables.tries.get(mountpoint) {
+            Some(table) => self.deliver(table, message, upgrade, None),
+            None => (Routed::default(), Vec::new()),
         };
+        drop(tables);
+        if let Some(link) = self.link.get() {
+            let served_here = |group: &str| served.iter().any(|g| &**g == group);
+            routed.remote = link.forward(mountpoint, message, served_here);
+        }
+        routed
+    }
+
+    /// Delivers a publish a peer forwarded: to local subscriptions only, and of share groups only
+    /// to those in `groups` (the ones the peer left to this node).
+    pub fn route_forwarded(
+        &self,
+        mountpoint: &str,
+        message: &Message,
+        groups: &[String],
+    ) -> Routed {
+        let tables = self.tables.read();
+        match tables.tries.get(mountpoint) {
+            Some(table) => self.deliver(table, message, false, Some(groups)).0,
+            None => Routed::default(),
+        }
+    }
+
+    /// Delivers to the matching subscriptions of `table` (of share groups, those in `only` if
+    /// given); answers what it did and the share groups it served.
+    fn deliver(
+        &self,
+        table: &SubscriptionTrie<SubscriberKey, Subscriber>,
+        message: &Message,
+        upgrade: bool,
+        only: Option<&[String]>,
+    ) -> (Routed, Vec<Arc<str>>) {
         let mut direct: Vec<Target<'_>> = Vec::new();
-        let mut groups: HashMap<&str, Vec<Target<'_>>> = HashMap::new();
+        let mut groups: HashMap<&Arc<str>, Vec<Target<'_>>> = HashMap::new();
         table.for_each_match(&message.topic, |(client_id, group), subscriber| {
             let target = Target {
                 client_id,
@@ -113,6 +195,10 @@ impl Routes {
                 None => merge(&mut direct, target, message),
             }
         });
+        if let Some(only) = only {
+            groups.retain(|group, _| only.iter().any(|g| g.as_str() == &***group));
+        }
+        let served = groups.keys().map(|g| Arc::clone(g)).collect();
         let picked = groups.values().filter_map(|members| self.pick(members));
         let mut routed = Routed::default();
         for target in direct.iter().chain(picked) {
@@ -120,7 +206,7 @@ impl Routes {
             routed.matched += 1;
             routed.dropped += usize::from(!target.subscriber.queue.push(copy));
         }
-        routed
+        (routed, served)
     }
 
     /// One member of a share group: the next online one in turn, else the next in turn.
@@ -157,3 +243,7 @@ fn split(filter: &str) -> (Option<Arc<str>>, &str) {
 #[cfg(test)]
 #[path = "routes_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "routes_cluster_tests.rs"]
+mod cluster_tests;

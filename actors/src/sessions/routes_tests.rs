@@ -85,3 +85,51 @@ fn no_local_skips_the_publishers_own_messages() {
     assert_eq!(routes.route("", &message("t", 0, "a"), false).matched, 0);
     assert_eq!(routes.route("", &message("t", 0, "b"), false).matched, 1);
 }
+
+#[test]
+fn a_forwarded_publish_serves_only_the_share_groups_it_names() {
+    let routes = Routes::default();
+    let (a, qa) = (client("a"), queue());
+    let (b, qb) = (client("b"), queue());
+    let (c, qc) = (client("c"), queue());
+    routes.add("", "t", &a, &qa, SubOptions::v3(0));
+    routes.add("", "$share/g/t", &b, &qb, SubOptions::v3(0));
+    routes.add("", "$share/h/t", &c, &qc, SubOptions::v3(0));
+    let routed = routes.route_forwarded("", &message("t", 0, "p"), &["g".to_owned()]);
+    assert_eq!(routed.matched, 2, "a, and b for g; not h");
+    assert_eq!(
+        (qa.stats().waiting, qb.stats().waiting, qc.stats().waiting),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        routes
+            .route_forwarded("x", &message("t", 0, "p"), &[])
+            .matched,
+        0
+    );
+}
+
+#[test]
+fn the_filter_set_counts_subscribers_and_a_clear_empties_it() {
+    let routes = Routes::default();
+    let (a, q) = (client("a"), queue());
+    let b = client("b");
+    routes.add("", "t/#", &a, &q, SubOptions::v3(0));
+    routes.add("", "t/#", &a, &q, SubOptions::v3(1));
+    routes.add("", "t/#", &b, &q, SubOptions::v3(0));
+    routes.add("m", "$share/g/t", &b, &q, SubOptions::v3(0));
+    let set = |routes: &Routes| routes.with_filters(|f| f.snapshot());
+    assert_eq!(
+        set(&routes),
+        [
+            (String::new(), "t/#".to_owned()),
+            ("m".to_owned(), "$share/g/t".to_owned())
+        ]
+    );
+    routes.remove("", "t/#", &a);
+    assert_eq!(set(&routes).len(), 2, "b still subscribes to t/#");
+    routes.remove("", "t/#", &b);
+    assert_eq!(set(&routes).len(), 1);
+    routes.clear();
+    assert!(set(&routes).is_empty() && routes.is_empty());
+}

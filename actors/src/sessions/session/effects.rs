@@ -185,7 +185,7 @@ impl Session<'_> {
             routed.matched - routed.dropped.min(routed.matched),
         );
         metrics.add(Counter::QueueMessageDrop, routed.dropped);
-        let matched = routed.matched > 0;
+        let matched = routed.matched + routed.remote > 0;
         Ok(ack.map(|(packet_id, qos)| self.state.publish_ack(packet_id, qos, matched)))
     }
 

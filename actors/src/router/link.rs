@@ -1,0 +1,373 @@
+//! The routing table and the retained messages joined to the cluster over [`Peers`]: this node
+//! casts each change of its subscription set to every peer (with a sequence number) and a beacon
+//! every second; it pulls a peer's full set when the peer connects, restarts or a change went
+//! missing, and drops it when the peer goes. Publishes are forwarded to the peers with matching
+//! subscriptions; retained sets and clears are cast to every peer, and pulled in full on connect.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::remote::{FilterChange, RemoteRoutes};
+use super::sync::{OnDelta, SyncTable};
+use super::wire::{self, Beacon, Cursor, ForwardedRef, RetainPage, RouteDelta, RouteFull};
+use crate::cluster::{CallFuture, Peers};
+use crate::metrics::{Counter, Metrics};
+use crate::retain::RetainStore;
+use crate::sessions::{Message, Routes};
+use crate::types::NodeName;
+
+/// How often the connected peers are compared with the known ones.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+/// Beacons go out every this many watches.
+const BEACON_EVERY: u32 = 4;
+/// How long a pull may take.
+const PULL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pulls of a peer that has no handler yet (it is starting) are tried this many times.
+const PULL_TRIES: u32 = 40;
+
+/// This node's side of cross-node routing.
+pub struct ClusterLink {
+    peers: Peers,
+    remote: RemoteRoutes,
+    /// Drawn at start: a peer that sees another epoch knows this node restarted.
+    epoch: u64,
+    /// The number of the last change of this node's subscription set.
+    seq: AtomicU64,
+    syncs: Mutex<SyncTable>,
+    routes: Weak<Routes>,
+    retained: Weak<RetainStore>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for ClusterLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ClusterLink({})", self.peers.local())
+    }
+}
+
+/// Joins `routes` and `retained` to the cluster of `peers`: registers the peer handlers and
+/// starts watching the peers (until the routing table is dropped).
+pub(crate) fn start(
+    routes: &Arc<Routes>,
+    retained: &Arc<RetainStore>,
+    metrics: Arc<Metrics>,
+    peers: &Peers,
+) {
+    let link = Arc::new(ClusterLink {
+        peers: peers.clone(),
+        remote: RemoteRoutes::default(),
+        epoch: random_epoch(),
+        seq: AtomicU64::new(0),
+        syncs: Mutex::default(),
+        routes: Arc::downgrade(routes),
+        retained: Arc::downgrade(retained),
+        metrics,
+    });
+    routes.set_link(Arc::clone(&link));
+    let weak = Arc::downgrade(&link);
+    retained.replicate(
+        peers.local().as_str(),
+        Box::new(move |updates| {
+            let updates: Vec<_> = updates.into_iter().filter(wire::fits).collect();
+            if let (Some(link), false) = (weak.upgrade(), updates.is_empty()) {
+                link.peers
+                    .broadcast(wire::RETAIN_UPDATE, &wire::encode(&updates));
+            }
+        }),
+    );
+    register(&link);
+    tokio::spawn(watch(Arc::downgrade(&link)));
+}
+
+fn random_epoch() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        // The clock is a fine epoch too: it differs between runs.
+        return crate::sessions::now_ms().unsigned_abs();
+    }
+    u64::from_le_bytes(bytes)
+}
+
+/// Registers the handlers; each holds the link weakly and does nothing once it is gone.
+fn register(link: &Arc<ClusterLink>) {
+    let peers = &link.peers;
+    let cast = |handle: fn(&Arc<ClusterLink>, NodeName, &[u8])| {
+        let weak = Arc::downgrade(link);
+        Arc::new(move |from: NodeName, body: Vec<u8>| {
+            if let Some(link) = weak.upgrade() {
+                handle(&link, from, &body);
+            }
+        })
+    };
+    peers.on_cast(wire::ROUTE_DELTA, cast(ClusterLink::on_delta));
+    peers.on_cast(wire::ROUTE_BEACON, cast(ClusterLink::on_beacon));
+    peers.on_cast(wire::ROUTE_PUBLISH, cast(ClusterLink::on_publish));
+    peers.on_cast(wire::RETAIN_UPDATE, cast(ClusterLink::on_retain_update));
+    let call = |answer: fn(&ClusterLink, &[u8]) -> Result<Vec<u8>, String>| {
+        let weak = Arc::downgrade(link);
+        Arc::new(move |_from: NodeName, body: Vec<u8>| -> CallFuture {
+            let frame = match weak.upgrade() {
+                Some(link) => answer(&link, &body),
+                None => Err("the node is stopping".to_owned()),
+            };
+            Box::pin(async move { frame })
+        })
+    };
+    peers.on_call(wire::ROUTE_FULL, call(ClusterLink::full_frame));
+    peers.on_call(wire::RETAIN_FULL, call(ClusterLink::retained_frame));
+}
+
+/// Compares the connected peers with the known ones, and sends the beacon, until the link goes.
+async fn watch(link: Weak<ClusterLink>) {
+    let mut known: BTreeSet<NodeName> = BTreeSet::new();
+    let mut ticks = 0u32;
+    let mut interval = tokio::time::interval(WATCH_EVERY);
+    loop {
+        interval.tick().await;
+        let Some(link) = link.upgrade() else {
+            return;
+        };
+        let connected: BTreeSet<NodeName> = link.peers.connected().into_iter().collect();
+        for node in connected.difference(&known) {
+            tracing::debug!(%node, "peer connected: pulling its routes and retained messages");
+            link.start_pull(node);
+            tokio::spawn(pull_retained(Arc::clone(&link), node.clone()));
+        }
+        for node in known.difference(&connected) {
+            tracing::info!(%node, "peer gone: its routes are dropped");
+            link.forget(node);
+        }
+        known = connected;
+        ticks = ticks.wrapping_add(1);
+        if ticks % BEACON_EVERY == 0 {
+            link.send_beacon();
+        }
+    }
+}
+
+impl ClusterLink {
+    /// This node's subscription set changed (called with the routing table locked, in order).
+    pub(crate) fn changed(&self, change: &FilterChange) {
+        let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let (added, mountpoint, filter) = match change {
+            FilterChange::Added { mountpoint, filter } => (true, mountpoint, filter),
+            FilterChange::Removed { mountpoint, filter } => (false, mountpoint, filter),
+        };
+        let delta = RouteDelta {
+            at: Beacon {
+                epoch: self.epoch,
+                seq,
+            },
+            added,
+            mountpoint: mountpoint.clone(),
+            filter: filter.clone(),
+        };
+        self.peers
+            .broadcast(wire::ROUTE_DELTA, &wire::encode(&delta));
+    }
+
+    /// Forwards a publish to the peers with matching subscriptions (share groups that
+    /// `served_here` are left out); answers how many peers it went to.
+    pub(crate) fn forward(
+        &self,
+        mountpoint: &str,
+        message: &Message,
+        served_here: impl Fn(&str) -> bool,
+    ) -> usize {
+        let forwards = self
+            .remote
+            .forwards(mountpoint, &message.topic, served_here);
+        for forward in &forwards {
+            let frame = ForwardedRef {
+                mountpoint,
+                groups: forward.groups.iter().map(|g| &**g).collect(),
+                message,
+            };
+            let sent = self
+                .peers
+                .cast(&forward.node, wire::ROUTE_PUBLISH, wire::encode(&frame));
+            if let Err(error) = sent {
+                tracing::debug!(%error, "publish not forwarded");
+            }
+        }
+        self.metrics
+            .add(Counter::RouterMatchesRemote, forwards.len());
+        forwards.len()
+    }
+
+    fn beacon(&self) -> Beacon {
+        Beacon {
+            epoch: self.epoch,
+            seq: self.seq.load(Ordering::SeqCst),
+        }
+    }
+
+    fn send_beacon(&self) {
+        let Some(routes) = self.routes.upgrade() else {
+            return;
+        };
+        // Read with changes held off: every change the beacon counts was cast before it.
+        routes.with_filters(|_| {
+            let beacon = self.beacon();
+            self.peers
+                .broadcast(wire::ROUTE_BEACON, &wire::encode(&beacon));
+        });
+    }
+
+    fn full_frame(&self, _request: &[u8]) -> Result<Vec<u8>, String> {
+        let routes = self.routes.upgrade().ok_or("the node is stopping")?;
+        Ok(routes.with_filters(|filters| {
+            wire::encode(&RouteFull {
+                at: self.beacon(),
+                filters: filters.snapshot(),
+            })
+        }))
+    }
+
+    fn retained_frame(&self, request: &[u8]) -> Result<Vec<u8>, String> {
+        let after = wire::decode_cursor(request).ok_or("malformed retained pull")?;
+        let retained = self.retained.upgrade().ok_or("the node is stopping")?;
+        Ok(wire::encode(&RetainPage::of(retained.updates(), &after)))
+    }
+
+    fn forget(&self, node: &NodeName) {
+        let mut syncs = self.syncs.lock();
+        syncs.forget(node);
+        self.remote.remove_node(node);
+    }
+
+    fn on_delta(self: &Arc<Self>, from: NodeName, body: &[u8]) {
+        let Some(delta) = wire::decode_delta(body) else {
+            tracing::warn!(%from, "malformed route change from a peer dropped");
+            return;
+        };
+        let mut syncs = self.syncs.lock();
+        match syncs.on_delta(&from, delta) {
+            OnDelta::Apply(change) => self.remote.apply(&from, &change),
+            OnDelta::Wait => {}
+            OnDelta::Pull => {
+                drop(syncs);
+                tokio::spawn(pull_routes(Arc::clone(self), from));
+            }
+        }
+    }
+
+    fn on_beacon(self: &Arc<Self>, from: NodeName, body: &[u8]) {
+        let Some(beacon) = wire::decode_beacon(body) else {
+            tracing::warn!(%from, "malformed route beacon from a peer dropped");
+            return;
+        };
+        if self.syncs.lock().on_beacon(&from, beacon) {
+            tokio::spawn(pull_routes(Arc::clone(self), from));
+        }
+    }
+
+    fn start_pull(self: &Arc<Self>, node: &NodeName) {
+        if self.syncs.lock().start_pull(node) {
+            tokio::spawn(pull_routes(Arc::clone(self), node.clone()));
+        }
+    }
+
+    fn on_publish(self: &Arc<Self>, from: NodeName, body: &[u8]) {
+        let Some(forwarded) = wire::decode_forwarded(body) else {
+            tracing::warn!(%from, "malformed forwarded publish from a peer dropped");
+            return;
+        };
+        let Some(routes) = self.routes.upgrade() else {
+            return;
+        };
+        let routed =
+            routes.route_forwarded(&forwarded.mountpoint, &forwarded.message, &forwarded.groups);
+        let delivered = routed.matched - routed.dropped.min(routed.matched);
+        self.metrics.add(Counter::QueueMessageIn, delivered);
+        self.metrics.add(Counter::QueueMessageDrop, routed.dropped);
+    }
+
+    fn on_retain_update(self: &Arc<Self>, from: NodeName, body: &[u8]) {
+        let Some(updates) = wire::decode_retained(body) else {
+            tracing::warn!(%from, "malformed retained update from a peer dropped");
+            return;
+        };
+        if let Some(retained) = self.retained.upgrade() {
+            retained.merge(&updates);
+        }
+    }
+
+    /// Installs `node`'s full set and the changes kept while it was on its way.
+    fn install(self: &Arc<Self>, node: &NodeName, full: &RouteFull) {
+        let mut syncs = self.syncs.lock();
+        if !self.peers.connected().contains(node) {
+            // Gone meanwhile: its set comes again when it is back.
+            syncs.forget(node);
+            return;
+        }
+        self.remote.replace_node(node, &full.filters);
+        let after = syncs.on_full(node, full);
+        for change in &after.changes {
+            self.remote.apply(node, change);
+        }
+        drop(syncs);
+        if after.pull_again {
+            tokio::spawn(pull_routes(Arc::clone(self), node.clone()));
+        }
+    }
+}
+
+/// Asks `node` for its full subscription set and installs it (the sync table marked it pulling).
+async fn pull_routes(link: Arc<ClusterLink>, node: NodeName) {
+    let answer = link
+        .peers
+        .call(&node, wire::ROUTE_FULL, Vec::new(), PULL_TIMEOUT)
+        .await;
+    match answer.map(|body| wire::decode_full(&body)) {
+        Ok(Some(full)) => link.install(&node, &full),
+        Ok(None) => {
+            tracing::warn!(%node, "malformed route set from a peer dropped");
+            link.syncs.lock().pull_failed(&node);
+        }
+        Err(error) => {
+            tracing::debug!(%error, "routes not pulled yet");
+            link.syncs.lock().pull_failed(&node);
+        }
+    }
+}
+
+/// Asks `node` for every retained message and clear it knows, page by page, and merges them; a
+/// peer still starting (no handler yet) is asked again a little later.
+async fn pull_retained(link: Arc<ClusterLink>, node: NodeName) {
+    let mut after: Cursor = None;
+    let mut tries = 0;
+    while tries < PULL_TRIES {
+        let request = wire::encode(&after);
+        let answer = link
+            .peers
+            .call(&node, wire::RETAIN_FULL, request, PULL_TIMEOUT)
+            .await;
+        match answer {
+            Ok(body) => {
+                let Some(page) = wire::decode_page(&body) else {
+                    tracing::warn!(%node, "malformed retained messages from a peer dropped");
+                    return;
+                };
+                if let Some(retained) = link.retained.upgrade() {
+                    retained.merge(&page.updates);
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => return,
+                }
+                continue;
+            }
+            Err(error) => tracing::debug!(%error, "retained messages not pulled yet"),
+        }
+        if !link.peers.connected().contains(&node) {
+            return;
+        }
+        tries += 1;
+        tokio::time::sleep(WATCH_EVERY).await;
+    }
+}

@@ -1,0 +1,326 @@
+//! What nodes tell each other about routing, as CBOR frames on the peer topics below: a node's
+//! subscription set (full, or one change with its sequence number), a beacon of where that set
+//! stands, a forwarded publish, and retained-message updates. Every decode checks what it got: a
+//! peer's malformed frame is refused (`None`), never a panic.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::{validate_filter, validate_topic};
+use crate::retain::RetainUpdate;
+use crate::sessions::Message;
+
+/// Cast: one change of the sender's subscription set ([`RouteDelta`]).
+pub const ROUTE_DELTA: &str = "route/delta";
+/// Call: answers the callee's full subscription set ([`RouteFull`]).
+pub const ROUTE_FULL: &str = "route/full";
+/// Cast: where the sender's subscription set stands ([`Beacon`]).
+pub const ROUTE_BEACON: &str = "route/beacon";
+/// Cast: a publish for the receiver's local subscribers ([`Forwarded`]).
+pub const ROUTE_PUBLISH: &str = "route/publish";
+/// Cast: retained messages set or cleared on the sender (a list of [`RetainUpdate`]).
+pub const RETAIN_UPDATE: &str = "retain/update";
+/// Call: answers the retained messages and clears the callee knows after a cursor, one
+/// [`RetainPage`] at a time (the request is the cursor, `Option<(mountpoint, topic)>`).
+pub const RETAIN_FULL: &str = "retain/full";
+
+/// The largest payload a frame carries: the fabric closes a connection that sends a frame over
+/// 16 MiB, so bigger messages stay on their node.
+pub const MAX_PAYLOAD: usize = 15 * 1024 * 1024;
+/// Roughly how many bytes of retained messages one page holds.
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Where a page of retained messages ends: (mountpoint, topic).
+pub type Cursor = Option<(String, String)>;
+
+/// One answer to a retained-message pull.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetainPage {
+    /// Updates in (mountpoint, topic) order.
+    pub updates: Vec<RetainUpdate>,
+    /// Where the next page starts, if there is one.
+    pub next: Cursor,
+}
+
+fn key(update: &RetainUpdate) -> (&str, &str) {
+    (&update.mountpoint, &update.topic)
+}
+
+/// Roughly what an update weighs on the wire.
+fn weight(update: &RetainUpdate) -> usize {
+    let payload = update.message.as_ref().map_or(0, |m| m.payload.len());
+    payload + update.topic.len() + update.mountpoint.len() + 64
+}
+
+/// Whether an update fits in a frame (else it is not sent, with a warning).
+pub fn fits(update: &RetainUpdate) -> bool {
+    let fits = weight(update) <= MAX_PAYLOAD;
+    if !fits {
+        tracing::warn!(topic = %update.topic, "retained message too big for the cluster: not sent");
+    }
+    fits
+}
+
+impl RetainPage {
+    /// The page of `all` after `after`, up to about [`PAGE_BYTES`] (one update at least).
+    pub fn of(mut all: Vec<RetainUpdate>, after: &Cursor) -> Self {
+        all.sort_by(|a, b| key(a).cmp(&key(b)));
+        let start = after.as_ref().map_or(0, |(mountpoint, topic)| {
+            all.partition_point(|u| key(u) <= (mountpoint.as_str(), topic.as_str()))
+        });
+        let (mut updates, mut size, mut next) = (Vec::new(), 0, None);
+        for update in all.drain(start..).filter(fits) {
+            if size >= PAGE_BYTES {
+                next = updates
+                    .last()
+                    .map(|u: &RetainUpdate| (u.mountpoint.clone(), u.topic.clone()));
+                break;
+            }
+            size += weight(&update);
+            updates.push(update);
+        }
+        Self { updates, next }
+    }
+}
+
+/// Where a node's subscription set stands: `epoch` is drawn at start, `seq` counts its changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Beacon {
+    /// Changes with another epoch are from another run of the node.
+    pub epoch: u64,
+    /// The number of the last change.
+    pub seq: u64,
+}
+
+/// A node's whole subscription set as of `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteFull {
+    /// The set's version.
+    pub at: Beacon,
+    /// Every (mountpoint, filter) with a local subscriber.
+    pub filters: Vec<(String, String)>,
+}
+
+/// One change to a node's subscription set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteDelta {
+    /// The version this change makes.
+    pub at: Beacon,
+    /// Added (first subscriber) or removed (last one gone).
+    pub added: bool,
+    /// The mountpoint.
+    pub mountpoint: String,
+    /// The filter, `$share/…` included.
+    pub filter: String,
+}
+
+/// A publish handed to a peer for its local subscribers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forwarded {
+    /// The mountpoint.
+    pub mountpoint: String,
+    /// The share groups the receiver serves for this message.
+    pub groups: Vec<String>,
+    /// The message.
+    pub message: Message,
+}
+
+/// [`Forwarded`] as the sender encodes it, borrowing the message.
+#[derive(Debug, Serialize)]
+pub struct ForwardedRef<'a> {
+    /// The mountpoint.
+    pub mountpoint: &'a str,
+    /// The share groups the receiver serves.
+    pub groups: Vec<&'a str>,
+    /// The message.
+    pub message: &'a Message,
+}
+
+/// Encodes a frame.
+pub fn encode<T: Serialize>(frame: &T) -> Vec<u8> {
+    crate::sessions::encode_record(frame)
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    ciborium::from_reader(bytes).ok()
+}
+
+/// Decodes a beacon.
+pub fn decode_beacon(bytes: &[u8]) -> Option<Beacon> {
+    decode(bytes)
+}
+
+/// Decodes a full set; refused if a filter is not valid.
+pub fn decode_full(bytes: &[u8]) -> Option<RouteFull> {
+    let full: RouteFull = decode(bytes)?;
+    full.filters
+        .iter()
+        .all(|(_, filter)| validate_filter(filter).is_ok())
+        .then_some(full)
+}
+
+/// Decodes a change; refused if its filter is not valid.
+pub fn decode_delta(bytes: &[u8]) -> Option<RouteDelta> {
+    let delta: RouteDelta = decode(bytes)?;
+    validate_filter(&delta.filter).ok().map(|()| delta)
+}
+
+/// Decodes a forwarded publish; refused if its topic is not a valid topic name.
+pub fn decode_forwarded(bytes: &[u8]) -> Option<Forwarded> {
+    let forwarded: Forwarded = decode(bytes)?;
+    validate_topic(&forwarded.message.topic)
+        .ok()
+        .map(|()| forwarded)
+}
+
+/// Decodes retained-message updates; refused if a topic is not a valid topic name.
+pub fn decode_retained(bytes: &[u8]) -> Option<Vec<RetainUpdate>> {
+    let updates: Vec<RetainUpdate> = decode(bytes)?;
+    updates
+        .iter()
+        .all(|u| validate_topic(&u.topic).is_ok())
+        .then_some(updates)
+}
+
+/// Decodes a page of retained-message updates; refused if a topic is not a valid topic name.
+pub fn decode_page(bytes: &[u8]) -> Option<RetainPage> {
+    let page: RetainPage = decode(bytes)?;
+    page.updates
+        .iter()
+        .all(|u| validate_topic(&u.topic).is_ok())
+        .then_some(page)
+}
+
+/// Decodes a pull's cursor.
+pub fn decode_cursor(bytes: &[u8]) -> Option<Cursor> {
+    decode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::retain::Stamp;
+
+    fn message(topic: &str) -> Message {
+        Message {
+            topic: Arc::from(topic),
+            payload: Bytes::from_static(b"p"),
+            qos: 1,
+            retain: false,
+            properties: None,
+            expires_at_ms: None,
+            publisher: Some(Arc::from("c")),
+        }
+    }
+
+    #[test]
+    fn frames_round_trip() {
+        let at = Beacon { epoch: 7, seq: 3 };
+        assert_eq!(decode_beacon(&encode(&at)), Some(at));
+        let full = RouteFull {
+            at,
+            filters: vec![("".into(), "a/#".into()), ("m".into(), "$share/g/b".into())],
+        };
+        assert_eq!(decode_full(&encode(&full)), Some(full));
+        let delta = RouteDelta {
+            at,
+            added: true,
+            mountpoint: String::new(),
+            filter: "a/+".into(),
+        };
+        assert_eq!(decode_delta(&encode(&delta)), Some(delta));
+        let forwarded = Forwarded {
+            mountpoint: "m".into(),
+            groups: vec!["g".into()],
+            message: message("a/b"),
+        };
+        let borrowed = ForwardedRef {
+            mountpoint: "m",
+            groups: vec!["g"],
+            message: &forwarded.message,
+        };
+        assert_eq!(decode_forwarded(&encode(&borrowed)), Some(forwarded));
+        let updates = vec![RetainUpdate {
+            mountpoint: String::new(),
+            topic: "a/b".into(),
+            stamp: Stamp::new(5, "n1@h"),
+            message: None,
+        }];
+        assert_eq!(decode_retained(&encode(&updates)), Some(updates));
+    }
+
+    #[test]
+    fn retained_messages_go_in_pages_in_topic_order() {
+        let big = |topic: &str| RetainUpdate {
+            mountpoint: String::new(),
+            topic: topic.to_owned(),
+            stamp: Stamp::new(1, "a@h"),
+            message: Some(Message {
+                payload: Bytes::from(vec![0u8; PAGE_BYTES / 2]),
+                ..message(topic)
+            }),
+        };
+        let all = vec![big("d"), big("a"), big("c"), big("b"), big("e")];
+        let topics = |page: &RetainPage| -> Vec<String> {
+            page.updates.iter().map(|u| u.topic.clone()).collect()
+        };
+        let first = RetainPage::of(all.clone(), &None);
+        assert_eq!(topics(&first), ["a", "b"]);
+        assert_eq!(first.next, Some((String::new(), "b".to_owned())));
+        let second = RetainPage::of(all.clone(), &first.next);
+        assert_eq!(topics(&second), ["c", "d"]);
+        let last = RetainPage::of(all.clone(), &second.next);
+        assert_eq!(
+            (topics(&last), last.next.clone()),
+            (vec!["e".to_owned()], None)
+        );
+        assert_eq!(decode_page(&encode(&last)), Some(last));
+        let cursor: Cursor = Some(("m".into(), "t".into()));
+        assert_eq!(decode_cursor(&encode(&cursor)), Some(cursor));
+        let huge = RetainUpdate {
+            message: Some(Message {
+                payload: Bytes::from(vec![0u8; MAX_PAYLOAD + 1]),
+                ..message("h")
+            }),
+            ..big("h")
+        };
+        assert!(!fits(&huge));
+        assert!(RetainPage::of(vec![huge], &None).updates.is_empty());
+    }
+
+    #[test]
+    fn garbage_and_invalid_names_are_refused() {
+        for garbage in [&b""[..], b"\xff\x00\x01", b"not cbor at all"] {
+            assert_eq!(decode_beacon(garbage), None);
+            assert_eq!(decode_full(garbage), None);
+            assert_eq!(decode_delta(garbage), None);
+            assert_eq!(decode_forwarded(garbage), None);
+            assert_eq!(decode_retained(garbage), None);
+            assert_eq!(decode_page(garbage), None);
+        }
+        let bad_filter = RouteDelta {
+            at: Beacon { epoch: 1, seq: 1 },
+            added: true,
+            mountpoint: String::new(),
+            filter: "a/#/b".into(),
+        };
+        assert_eq!(decode_delta(&encode(&bad_filter)), None);
+        let full = RouteFull {
+            at: Beacon { epoch: 1, seq: 1 },
+            filters: vec![(String::new(), String::new())],
+        };
+        assert_eq!(decode_full(&encode(&full)), None);
+        let wildcard = Forwarded {
+            mountpoint: String::new(),
+            groups: vec![],
+            message: message("a/+"),
+        };
+        assert_eq!(decode_forwarded(&encode(&wildcard)), None);
+        // A frame of another kind does not pass for this one.
+        assert_eq!(decode_delta(&encode(&Beacon { epoch: 1, seq: 1 })), None);
+    }
+}

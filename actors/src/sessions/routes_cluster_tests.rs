@@ -1,0 +1,105 @@
+//! The routing table joined to a cluster of one (casts and calls to this node dispatch locally):
+//! peers' frames reach the local table, garbage on every topic is dropped, full sets answer.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::*;
+use crate::cluster::Peers;
+use crate::metrics::Metrics;
+use crate::retain::{RetainStore, RetainUpdate, Stamp};
+use crate::router::wire::{self, ForwardedRef};
+use crate::sessions::queue::QueueLimits;
+use crate::types::NodeName;
+
+fn message(topic: &str) -> Message {
+    Message {
+        topic: Arc::from(topic),
+        payload: Bytes::from_static(b"p"),
+        qos: 1,
+        retain: false,
+        properties: None,
+        expires_at_ms: None,
+        publisher: None,
+    }
+}
+
+fn subscriber(routes: &Routes, filter: &str, id: &str) -> Arc<SessionQueue> {
+    let queue = Arc::new(SessionQueue::new(QueueLimits::default()));
+    queue.set_holder(Some(1));
+    routes.add("", filter, &Arc::from(id), &queue, SubOptions::v3(1));
+    queue
+}
+
+#[tokio::test]
+async fn peer_frames_reach_the_local_table_and_garbage_is_dropped() {
+    let routes = Arc::new(Routes::default());
+    let retained = Arc::new(RetainStore::default());
+    let local = NodeName::parse("solo@127.0.0.1").expect("a node name");
+    let peers = Peers::new(local.clone());
+    let metrics = Arc::new(Metrics::default());
+    crate::router::link::start(&routes, &retained, metrics, &peers);
+    let plain = subscriber(&routes, "t/#", "a");
+    let shared = subscriber(&routes, "$share/g/t/#", "b");
+
+    let topics = [
+        wire::ROUTE_DELTA,
+        wire::ROUTE_BEACON,
+        wire::ROUTE_PUBLISH,
+        wire::RETAIN_UPDATE,
+    ];
+    for topic in topics {
+        for garbage in [&b""[..], b"\xff\x00\x01", b"{\"json\":true}"] {
+            peers
+                .cast(&local, topic, garbage.to_vec())
+                .expect("a local cast");
+        }
+    }
+    assert_eq!((plain.stats().waiting, shared.stats().waiting), (0, 0));
+    assert!(retained.is_empty());
+
+    let publish = |groups: Vec<&str>| {
+        let t = message("t/1");
+        let frame = ForwardedRef {
+            mountpoint: "",
+            groups,
+            message: &t,
+        };
+        peers
+            .cast(&local, wire::ROUTE_PUBLISH, wire::encode(&frame))
+            .expect("a local cast");
+    };
+    publish(vec![]);
+    assert_eq!((plain.stats().waiting, shared.stats().waiting), (1, 0));
+    publish(vec!["g"]);
+    assert_eq!((plain.stats().waiting, shared.stats().waiting), (2, 1));
+
+    let update = vec![RetainUpdate {
+        mountpoint: String::new(),
+        topic: "t/r".into(),
+        stamp: Stamp::new(1, "peer@127.0.0.1"),
+        message: Some(message("t/r")),
+    }];
+    peers
+        .cast(&local, wire::RETAIN_UPDATE, wire::encode(&update))
+        .expect("a local cast");
+    assert_eq!(retained.len(), 1);
+
+    let within = Duration::from_secs(1);
+    let full = peers.call(&local, wire::ROUTE_FULL, Vec::new(), within);
+    let full = wire::decode_full(&full.await.expect("an answer")).expect("a full set");
+    let filters: Vec<&str> = full.filters.iter().map(|(_, f)| f.as_str()).collect();
+    assert_eq!(filters, ["$share/g/t/#", "t/#"]);
+    assert_eq!(full.at.seq, 2, "two changes so far");
+    let cursor: wire::Cursor = None;
+    let page = peers.call(&local, wire::RETAIN_FULL, wire::encode(&cursor), within);
+    let page = wire::decode_page(&page.await.expect("an answer")).expect("a page");
+    assert_eq!((page.updates, page.next), (update, None));
+    let garbage = peers.call(&local, wire::RETAIN_FULL, b"\xff".to_vec(), within);
+    assert!(garbage.await.is_err(), "a malformed pull is refused");
+
+    // No peer has a route: a publish stays local.
+    let routed = routes.route("", &message("t/2"), false);
+    assert_eq!((routed.matched, routed.remote), (2, 0));
+}
