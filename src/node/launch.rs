@@ -9,6 +9,7 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
+use vmq_actors::raft::{MetaConfig, MetaMember, MetaNode};
 use vmq_actors::vault::VaultHandle;
 use vmq_actors::{
     ClusterHandle, ClusterSettings, ClusterStartError, ConnectionCounts, ListenerInfo,
@@ -164,9 +165,6 @@ async fn start_actors(
     log: LogControl,
 ) -> Result<Node, StartError> {
     let data_dir = config.data_dir();
-    let vault = VaultHandle::start(data_dir.join("api_keys.json"), supervisor)
-        .await
-        .map_err(|e| StartError::Data(e.to_string()))?;
     let settings = ClusterSettings {
         listen: config.cluster_listener(),
         cookie: config.distributed_cookie().to_owned(),
@@ -179,6 +177,7 @@ async fn start_actors(
             ClusterStartError::Members(_) => StartError::Data(e.to_string()),
             ClusterStartError::Actor(_) => StartError::Internal(e.to_string()),
         })?;
+    let (meta, vault) = start_metadata(&cluster, data_dir).await?;
     let listeners = ListenersHandle::start(supervisor, stop.clone())
         .await
         .map_err(StartError::Internal)?;
@@ -205,6 +204,7 @@ async fn start_actors(
     ));
     Ok(Node {
         vault,
+        meta,
         cluster,
         listeners,
         settings,
@@ -213,6 +213,30 @@ async fn start_actors(
         metrics,
         log,
     })
+}
+
+/// The replicated metadata in `meta.redb` (a fresh node is a cluster of its own) and the
+/// api-key vault on it, with the keys of a previous version's `api_keys.json` imported once.
+async fn start_metadata(
+    cluster: &ClusterHandle,
+    data_dir: &std::path::Path,
+) -> Result<(MetaMember, VaultHandle), StartError> {
+    let local = MetaNode::new(cluster.local().as_str(), &cluster.listen_addr().to_string());
+    let meta = MetaMember::start(
+        cluster.peers().clone(),
+        local,
+        data_dir.join("meta.redb"),
+        MetaConfig::default(),
+    )
+    .await
+    .map_err(|e| StartError::Data(e.to_string()))?;
+    match VaultHandle::replicated(meta.clone(), &data_dir.join("api_keys.json")).await {
+        Ok(vault) => Ok((meta, vault)),
+        Err(e) => {
+            meta.shutdown().await;
+            Err(StartError::Data(e.to_string()))
+        }
+    }
 }
 
 /// Puts a bound listener in the registry (`listener show`, `/health`); returns the counts its

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::{ClientWriteError, InitializeError, RaftError};
 use openraft::metrics::WaitError;
 use openraft::{ChangeMembers, Config, SnapshotPolicy};
 use serde::{Deserialize, Serialize};
@@ -154,6 +154,17 @@ impl MetaHandle {
             .initialize(members)
             .await
             .map_err(|e| MetaError::Membership(e.to_string()))
+    }
+
+    /// [`Self::initialize`] unless this node already has a log (it was started before).
+    pub(super) async fn initialize_if_new(
+        &self,
+        members: BTreeMap<NodeId, MetaNode>,
+    ) -> Result<(), MetaError> {
+        match self.raft.initialize(members).await {
+            Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => Ok(()),
+            Err(e) => Err(MetaError::Membership(e.to_string())),
+        }
     }
 
     /// Applies `command` cluster-wide; answers once a quorum has committed it and every reachable

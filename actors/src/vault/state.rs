@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::snapshot::{Entry, VaultSnapshot};
 use super::store;
+use crate::raft::MetaError;
 use crate::{ApiKey, CallError, Scope};
 
 /// Length of a generated key unless `min_apikey_length` asks for more.
@@ -62,6 +63,9 @@ pub enum VaultError {
         /// The configured maximum.
         max_days: u32,
     },
+    /// The cluster metadata did not take the change (no quorum, not ready, stopped).
+    #[error(transparent)]
+    Cluster(#[from] MetaError),
     /// The change could not be saved (or no key could be generated); nothing was changed.
     #[error("{0}")]
     Storage(String),
@@ -112,7 +116,7 @@ impl VaultState {
         Ok(key)
     }
 
-    /// Stores a key given by the user. "Exists" is checked before the length, as VerneMQ does.
+    /// Stores a key given by the user.
     pub(super) fn add(
         &mut self,
         key: &ApiKey,
@@ -121,18 +125,7 @@ impl VaultState {
         policy: KeyPolicy,
         now: DateTime<Utc>,
     ) -> Result<(), VaultError> {
-        if key.is_empty() {
-            return Err(VaultError::EmptyKey);
-        }
-        if self.current.position(&key.digest(), scope).is_some() {
-            return Err(VaultError::KeyExists { scope });
-        }
-        if key.len() < policy.min_length {
-            return Err(VaultError::KeyTooShort {
-                min_length: policy.min_length,
-            });
-        }
-        check_expiry(expires, policy, now)?;
+        check_add(&self.current, key, scope, expires, policy, now)?;
         self.insert(key, scope, expires)
     }
 
@@ -169,7 +162,31 @@ impl VaultState {
     }
 }
 
-fn check_expiry(
+/// Whether `key` may be added to `scope` of `current`. "Exists" is checked before the length,
+/// as VerneMQ does.
+pub(super) fn check_add(
+    current: &VaultSnapshot,
+    key: &ApiKey,
+    scope: Scope,
+    expires: Option<DateTime<Utc>>,
+    policy: KeyPolicy,
+    now: DateTime<Utc>,
+) -> Result<(), VaultError> {
+    if key.is_empty() {
+        return Err(VaultError::EmptyKey);
+    }
+    if current.position(&key.digest(), scope).is_some() {
+        return Err(VaultError::KeyExists { scope });
+    }
+    if key.len() < policy.min_length {
+        return Err(VaultError::KeyTooShort {
+            min_length: policy.min_length,
+        });
+    }
+    check_expiry(expires, policy, now)
+}
+
+pub(super) fn check_expiry(
     expires: Option<DateTime<Utc>>,
     policy: KeyPolicy,
     now: DateTime<Utc>,
@@ -195,7 +212,7 @@ fn check_expiry(
 }
 
 /// `length` characters drawn uniformly from `[A-Za-z0-9]` with the OS's CSPRNG.
-fn generate_key(length: usize) -> Result<ApiKey, VaultError> {
+pub(super) fn generate_key(length: usize) -> Result<ApiKey, VaultError> {
     let mut key = String::with_capacity(length);
     let mut pool = [0u8; 64];
     while key.len() < length {
