@@ -6,6 +6,7 @@
 //! the actor saves the new list to disk and only then publishes it. Either way reads
 //! (`snapshot`, used by HTTP authentication) never wait for a write.
 
+mod policy;
 mod replicated;
 mod snapshot;
 mod state;
@@ -23,10 +24,11 @@ use crate::raft::MetaMember;
 use crate::slot::ActorSlot;
 use crate::supervisor::{spawn_supervised, SupervisorHandle};
 use crate::{ApiKey, Scope};
+pub use policy::{KeyPolicy, GENERATED_KEY_LENGTH};
 use replicated::Replicated;
 pub use snapshot::{KeyRow, VaultSnapshot};
+pub use state::VaultError;
 use state::VaultState;
-pub use state::{KeyPolicy, VaultError, GENERATED_KEY_LENGTH};
 pub(crate) use store::write_atomic;
 
 /// How the vault is named in errors ("the api-key vault is not running").

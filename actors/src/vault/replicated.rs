@@ -6,8 +6,8 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 
+use super::policy::{check_add, check_expiry, generate_key};
 use super::snapshot::VaultSnapshot;
-use super::state::{check_add, check_expiry, generate_key};
 use super::store;
 use super::{KeyPolicy, VaultError, GENERATED_KEY_LENGTH};
 use crate::raft::{Command, MetaMember, MetaState, Response};
