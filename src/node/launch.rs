@@ -139,6 +139,10 @@ pub(super) async fn launch(
         node.clone(),
         stop_rx.clone(),
     )));
+    servers.push(tokio::spawn(super::cluster_config::serve(
+        node.clone(),
+        stop_rx.clone(),
+    )));
     servers.push(tokio::spawn(crate::admin_socket::serve(
         bound.admin,
         node.clone(),

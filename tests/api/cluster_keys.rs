@@ -161,3 +161,40 @@ fn create_to_usable_everywhere_is_fast() {
     eprintln!("key create on n1 → usable on n2 and n3: p50 {p50:?}, max {max:?}");
     assert!(p50 < Duration::from_secs(2), "p50 {p50:?}");
 }
+
+#[test]
+fn set_all_applies_a_value_on_every_node_and_a_restarted_one_takes_it_too() {
+    let root = tempfile::tempdir().expect("data root");
+    let (n1, n2, n3) = three(root.path(), "c");
+    let shown = |member: &Member| {
+        let (status, body) = member.get("/api/v1/show/min_apikey_length");
+        assert_eq!(status, 200, "{body}");
+        let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        json["table"][0]["min_apikey_length"]
+            .as_str()
+            .expect("a value")
+            .to_owned()
+    };
+    let (status, body) = n2.get("/api/v1/set?min_apikey_length=nope&--all");
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = n2.get("/api/v1/set?min_apikey_length=40&--all");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Node Down/Unreachable"), "{body}");
+    assert_eq!(shown(&n2), "40");
+    let start = Instant::now();
+    for member in [&n1, &n3] {
+        while shown(member) != "40" {
+            assert!(start.elapsed() < DEADLINE, "not set on {}", member.name);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    drop(n3); // SIGKILL: it restarts with vernemq.conf's value, then takes the cluster's
+    let n3 = Member::start(root.path(), "c3", "");
+    while shown(&n3) != "40" {
+        assert!(
+            start.elapsed() < DEADLINE * 2,
+            "not set on the restarted node"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

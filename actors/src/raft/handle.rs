@@ -148,6 +148,17 @@ impl MetaHandle {
         self.raft.metrics().borrow().current_leader
     }
 
+    /// Resolves when raft's metrics change (an entry applied, a leader elected), or after `at_most`.
+    pub async fn changed(&self, at_most: Duration) {
+        let mut metrics = self.raft.metrics();
+        drop(metrics.borrow_and_update());
+        match tokio::time::timeout(at_most, metrics.changed()).await {
+            Ok(Ok(())) | Err(_) => {}
+            // Stopped: nothing will change here; don't spin.
+            Ok(Err(_)) => tokio::time::sleep(at_most).await,
+        }
+    }
+
     /// Makes `members` the first voters of a new cluster (once, on one node).
     pub async fn initialize(&self, members: BTreeMap<NodeId, MetaNode>) -> Result<(), MetaError> {
         self.raft

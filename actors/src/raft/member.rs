@@ -79,6 +79,12 @@ impl MetaMember {
         self.inner.current.load().state()
     }
 
+    /// Resolves when raft's state may have changed (something applied, a leader elected), or
+    /// after a second at most.
+    pub async fn changed(&self) {
+        self.handle().changed(Duration::from_secs(1)).await;
+    }
+
     /// Applies `command` cluster-wide (forwarded to the leader; see [`MetaHandle::write`]).
     pub async fn write(&self, command: Command) -> Result<Response, MetaError> {
         let handle = self.handle();
