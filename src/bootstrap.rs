@@ -58,6 +58,10 @@ pub async fn import_keys(
             .await
         {
             Ok(()) | Err(VaultError::KeyExists { .. }) => {}
+            // A restarted member of a cluster without a quorum still serves the keys it has.
+            Err(error @ VaultError::Cluster(_)) => {
+                tracing::warn!(origin = %import.origin, %error, "bootstrap key not imported");
+            }
             Err(error) => return Err(StartError::Config(format!("{}: {error}", import.origin))),
         }
     }

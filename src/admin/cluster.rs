@@ -50,7 +50,9 @@ pub const JOIN_USAGE: &str = "Usage: vmq-admin cluster join discovery-node=<Node
 
   Joins this node to the cluster of the discovery node, given as Name@host or Name@host:port
   (the port of its listener.vmq.clustering; 44053 when left out). Answers Done once both nodes
-  list each other; both need the same distributed_cookie.
+  list each other and this node is a voting member of the cluster's metadata (its own
+  metadata log is dropped, its API keys are merged into the cluster's); both need the same
+  distributed_cookie.
 ";
 
 /// VerneMQ's alert when `discovery-node` is missing.
@@ -90,10 +92,16 @@ impl Join {
             );
             return Err(AdminError::bad_args(why, JOIN_USAGE));
         }
-        match node.cluster.join(self.node, self.address).await? {
-            Ok(()) => Ok(Reply::text("Done")),
-            Err(why) => Err(AdminError::Unavailable(why)),
+        if let Err(why) = node.cluster.join(self.node.clone(), self.address).await? {
+            return Err(AdminError::Unavailable(why));
         }
+        node.meta.join(&self.node).await.map_err(|e| {
+            AdminError::Unavailable(format!(
+                "joined {} but not its cluster metadata: {e}",
+                self.node
+            ))
+        })?;
+        Ok(Reply::text("Done"))
     }
 }
 
@@ -101,7 +109,7 @@ impl Join {
 pub const LEAVE_USAGE: &str = "Usage: vmq-admin cluster leave node=<Node> [-k | --kill_sessions]
 
   A node that is down (Running = false in cluster show) is removed from the member list of
-  every node. A running node is asked to stop its MQTT listeners (no new connections); it stays
+  every node and from the cluster metadata (which needs a quorum of the others). A running node is asked to stop its MQTT listeners (no new connections); it stays
   a member.
 
   Options
@@ -166,7 +174,15 @@ impl Leave {
             .leave(self.node.clone(), self.kill_sessions)
             .await?
         {
-            LeaveOutcome::Removed => Ok(Reply::text("Done")),
+            LeaveOutcome::Removed => {
+                node.meta.remove(&self.node).await.map_err(|e| {
+                    AdminError::Unavailable(format!(
+                        "{} left the member list but not the cluster metadata: {e}",
+                        self.node
+                    ))
+                })?;
+                Ok(Reply::text("Done"))
+            }
             LeaveOutcome::NotMember => Err(AdminError::NotFound(format!(
                 "{} is not a member of the cluster (see cluster show)",
                 self.node

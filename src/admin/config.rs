@@ -8,11 +8,17 @@ use crate::config::Config;
 use crate::node::Node;
 
 /// `vmq-admin set`.
-pub const SET_USAGE: &str = "Usage: vmq-admin set <variable>=<value> [<variable>=<value> ...]
+pub const SET_USAGE: &str =
+    "Usage: vmq-admin set <variable>=<value> [<variable>=<value> ...] [--all | -a]
 
   Sets configuration values at run time, on this node. Only settable keys are accepted
   (see `vmq-admin describe <variable>`); every value is checked before any is applied.
   Values set this way are not written to vernemq.conf and last until the node restarts.
+
+  -a, --all
+      Sets them on every node of the cluster, through the cluster metadata (needs a quorum):
+      a node that is down takes them when it is back, and every node applies them again at
+      start.
 ";
 
 /// `vmq-admin show`.
@@ -27,10 +33,11 @@ pub const DESCRIBE_USAGE: &str = "Usage: vmq-admin describe <variable> [<variabl
   Describes configuration variables.
 ";
 
-/// `set k=v …`.
+/// `set k=v … [--all]`.
 #[derive(Debug)]
 pub struct Set {
     changes: Vec<(String, String)>,
+    all: bool,
 }
 
 impl Set {
@@ -39,7 +46,12 @@ impl Set {
         if let Some(problem) = &line.invalid {
             return Err(AdminError::bad_args(problem.clone(), SET_USAGE));
         }
-        if let Some(flag) = line.flags.first() {
+        let all = line.flag("all", Some('a')).is_some();
+        if let Some(flag) = line
+            .flags
+            .iter()
+            .find(|f| !matches!(f.name.as_str(), "all" | "a"))
+        {
             return Err(AdminError::bad_args(
                 format!("unknown flag '--{}'", flag.name),
                 SET_USAGE,
@@ -53,11 +65,16 @@ impl Set {
         }
         Ok(Self {
             changes: line.params.clone(),
+            all,
         })
     }
 
-    /// Applies all changes or none; answers one `<key> set to "<value>"` line per key.
+    /// Applies all changes or none; answers one `<key> set to "<value>"` line per key (with
+    /// `--all`, a `Node`/`Node Down/Unreachable`/`Result` table).
     pub async fn execute(self, node: &Node) -> Result<Reply, AdminError> {
+        if self.all {
+            return super::config_all::set_everywhere(node, self.changes).await;
+        }
         node.settings
             .set(self.changes.clone())
             .await?
@@ -76,7 +93,10 @@ impl Set {
 /// A `set` of a plugin's file or reload interval takes effect at once: the plugin manager gets
 /// the new value and re-reads the file (as VerneMQ's `change_config` hook does), even when the
 /// value is unchanged, so `set vmq_acl.acl_file=<same path>` forces a reload.
-async fn reconfigure_plugins(node: &Node, changes: &[(String, String)]) -> Result<(), AdminError> {
+pub(crate) async fn reconfigure_plugins(
+    node: &Node,
+    changes: &[(String, String)],
+) -> Result<(), AdminError> {
     let config = node.config();
     let wanted = config.plugins();
     let plugins = &node.plugins;

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod cluster;
 pub mod cmdline;
 pub mod config;
+pub mod config_all;
 pub mod error;
 pub mod listener;
 pub mod listener_start;

@@ -9,6 +9,7 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
+use vmq_actors::raft::{MetaConfig, MetaMember, MetaNode};
 use vmq_actors::vault::VaultHandle;
 use vmq_actors::{
     ClusterHandle, ClusterSettings, ClusterStartError, ConnectionCounts, ListenerInfo,
@@ -138,6 +139,10 @@ pub(super) async fn launch(
         node.clone(),
         stop_rx.clone(),
     )));
+    servers.push(tokio::spawn(super::cluster_config::serve(
+        node.clone(),
+        stop_rx.clone(),
+    )));
     servers.push(tokio::spawn(crate::admin_socket::serve(
         bound.admin,
         node.clone(),
@@ -164,9 +169,6 @@ async fn start_actors(
     log: LogControl,
 ) -> Result<Node, StartError> {
     let data_dir = config.data_dir();
-    let vault = VaultHandle::start(data_dir.join("api_keys.json"), supervisor)
-        .await
-        .map_err(|e| StartError::Data(e.to_string()))?;
     let tls = config.cluster_tls().map(crate::tls::fabric).transpose();
     let settings = ClusterSettings {
         listen: config.cluster_listener(),
@@ -181,6 +183,7 @@ async fn start_actors(
             ClusterStartError::Members(_) => StartError::Data(e.to_string()),
             ClusterStartError::Actor(_) => StartError::Internal(e.to_string()),
         })?;
+    let (meta, vault) = start_metadata(&cluster, data_dir).await?;
     let listeners = ListenersHandle::start(supervisor, stop.clone())
         .await
         .map_err(StartError::Internal)?;
@@ -208,6 +211,7 @@ async fn start_actors(
     ));
     let node = Node {
         vault,
+        meta,
         cluster,
         listeners,
         settings,
@@ -218,6 +222,30 @@ async fn start_actors(
     };
     crate::http::status::answer_peers(&node, stop);
     Ok(node)
+}
+
+/// The replicated metadata in `meta.redb` (a fresh node is a cluster of its own) and the
+/// api-key vault on it, with the keys of a previous version's `api_keys.json` imported once.
+async fn start_metadata(
+    cluster: &ClusterHandle,
+    data_dir: &std::path::Path,
+) -> Result<(MetaMember, VaultHandle), StartError> {
+    let local = MetaNode::new(cluster.local().as_str(), &cluster.listen_addr().to_string());
+    let meta = MetaMember::start(
+        cluster.peers().clone(),
+        local,
+        data_dir.join("meta.redb"),
+        MetaConfig::default(),
+    )
+    .await
+    .map_err(|e| StartError::Data(e.to_string()))?;
+    match VaultHandle::replicated(meta.clone(), &data_dir.join("api_keys.json")).await {
+        Ok(vault) => Ok((meta, vault)),
+        Err(e) => {
+            meta.shutdown().await;
+            Err(StartError::Data(e.to_string()))
+        }
+    }
 }
 
 /// Puts a bound listener in the registry (`listener show`, `/health`); returns the counts its

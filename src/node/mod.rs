@@ -1,5 +1,6 @@
 //! Starts a node: the actor tree, the MQTT and HTTP(S) listeners and the admin socket; stops it with a drain.
 
+mod cluster_config;
 mod launch;
 mod leave;
 
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use vmq_actors::raft::MetaMember;
 use vmq_actors::vault::VaultHandle;
 use vmq_actors::{
     ClusterHandle, ListenersHandle, NodeName, PluginsHandle, SessionsHandle, SettingsHandle,
@@ -25,6 +27,8 @@ use launch::{bind_all, launch, Launched};
 pub struct Node {
     /// API keys.
     pub vault: VaultHandle,
+    /// The replicated cluster metadata (raft): membership of the metadata, keys, config.
+    pub meta: MetaMember,
     /// Cluster membership.
     pub cluster: ClusterHandle,
     /// Bound listeners.
@@ -222,6 +226,7 @@ impl RunningNode {
         self.node.listeners.closed().await;
         // The connections detached: their sessions and messages become durable.
         self.node.sessions.close().await;
+        self.node.meta.shutdown().await;
         let _ = std::fs::remove_file(&self.socket_path);
         self.supervisor.shutdown();
         tracing::info!("node stopped");

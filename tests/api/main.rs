@@ -12,6 +12,7 @@ mod binaries;
 mod cli_output;
 mod cli_socket;
 mod cluster;
+mod cluster_keys;
 mod cluster_routing;
 mod cluster_status;
 mod cluster_support;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::{ClientWriteError, InitializeError, RaftError};
 use openraft::metrics::WaitError;
 use openraft::{ChangeMembers, Config, SnapshotPolicy};
 use serde::{Deserialize, Serialize};
@@ -148,12 +148,34 @@ impl MetaHandle {
         self.raft.metrics().borrow().current_leader
     }
 
+    /// Resolves when raft's metrics change (an entry applied, a leader elected), or after `at_most`.
+    pub async fn changed(&self, at_most: Duration) {
+        let mut metrics = self.raft.metrics();
+        drop(metrics.borrow_and_update());
+        match tokio::time::timeout(at_most, metrics.changed()).await {
+            Ok(Ok(())) | Err(_) => {}
+            // Stopped: nothing will change here; don't spin.
+            Ok(Err(_)) => tokio::time::sleep(at_most).await,
+        }
+    }
+
     /// Makes `members` the first voters of a new cluster (once, on one node).
     pub async fn initialize(&self, members: BTreeMap<NodeId, MetaNode>) -> Result<(), MetaError> {
         self.raft
             .initialize(members)
             .await
             .map_err(|e| MetaError::Membership(e.to_string()))
+    }
+
+    /// [`Self::initialize`] unless this node already has a log (it was started before).
+    pub(super) async fn initialize_if_new(
+        &self,
+        members: BTreeMap<NodeId, MetaNode>,
+    ) -> Result<(), MetaError> {
+        match self.raft.initialize(members).await {
+            Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => Ok(()),
+            Err(e) => Err(MetaError::Membership(e.to_string())),
+        }
     }
 
     /// Applies `command` cluster-wide; answers once a quorum has committed it and every reachable

@@ -7,16 +7,19 @@
 //! - `network.rs`: openraft's network over our [`RaftTransport`] (one request, one reply), and the
 //!   wire types a transport carries;
 //! - `local.rs`: an in-process transport for tests, able to cut a node off and heal it;
-//! - `handle.rs`: [`MetaHandle`], what the node uses: writes (forwarded to the leader), local
-//!   reads, membership changes.
-//!
-//! Not wired into the node yet: the vault still keeps its own file, and no fabric carries
-//! [`RaftRequest`]s between processes.
+//! - `handle.rs`: [`MetaHandle`], one raft instance: writes (forwarded to the leader), local
+//!   reads, membership changes;
+//! - `fabric.rs`: [`PeersTransport`], raft requests as peer calls between node processes, and
+//!   [`node_id`], the member id of a node name;
+//! - `member.rs`: [`MetaMember`], what the node uses: starts its member (alone at first), joins
+//!   another node's cluster (dropping its own log, merging its keys), serves its peers.
 
+mod fabric;
 mod handle;
 mod local;
 mod log_store;
 mod machine;
+mod member;
 mod network;
 mod state;
 #[cfg(test)]
@@ -30,11 +33,13 @@ use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 
+pub use fabric::{node_id, PeersTransport, RAFT_TOPIC};
 pub use handle::{MetaConfig, MetaError, MetaHandle};
 pub use local::LocalNet;
+pub use member::{MetaMember, JOIN_TOPIC};
 pub use network::{
-    decode_request, encode_reply, Proposal, RaftReply, RaftRequest, RaftTransport, TransportError,
-    TransportFuture, Written,
+    decode_reply, decode_request, encode_reply, encode_request, Proposal, RaftReply, RaftRequest,
+    RaftTransport, TransportError, TransportFuture, Written,
 };
 pub use state::{Command, MetaKey, MetaState, Response};
 

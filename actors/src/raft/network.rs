@@ -96,6 +96,16 @@ pub fn decode_request(bytes: &[u8]) -> Result<RaftRequest, TransportError> {
     decode(bytes).map_err(|e| TransportError::Failed(format!("malformed raft request: {e}")))
 }
 
+/// Encodes a request for the wire.
+pub fn encode_request(request: &RaftRequest) -> Result<Vec<u8>, TransportError> {
+    encode(request).map_err(|e| TransportError::Failed(format!("cannot encode raft request: {e}")))
+}
+
+/// Decodes a peer's reply; garbage is an error, never a panic.
+pub fn decode_reply(bytes: &[u8]) -> Result<RaftReply, TransportError> {
+    decode(bytes).map_err(|e| TransportError::Failed(format!("malformed raft reply: {e}")))
+}
+
 /// Encodes a reply for the wire.
 pub fn encode_reply(reply: &RaftReply) -> Result<Vec<u8>, TransportError> {
     encode(reply).map_err(|e| TransportError::Failed(format!("cannot encode raft reply: {e}")))

@@ -19,6 +19,8 @@ pub enum Command {
         scope: Scope,
         /// When it stops working.
         expires: Option<DateTime<Utc>>,
+        /// What `api-key show` prints of it (a short prefix, never the key).
+        masked: String,
     },
     /// Removes a key digest from a scope (other scopes keep theirs).
     DeleteKey {
@@ -54,8 +56,8 @@ pub enum Response {
     },
 }
 
-/// One stored key: its digest, scope and expiry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One stored key: its digest, scope, expiry and masked form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetaKey {
     /// SHA-256 of the key.
     pub digest: KeyDigest,
@@ -63,12 +65,15 @@ pub struct MetaKey {
     pub scope: Scope,
     /// When it stops working.
     pub expires: Option<DateTime<Utc>>,
+    /// What `api-key show` prints of it.
+    pub masked: String,
 }
 
 /// The metadata as applied on this node: what local reads see.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetaState {
-    keys: BTreeMap<(KeyDigest, Scope), Option<DateTime<Utc>>>,
+    /// Oldest first, as `api-key show` lists them; at most one per (digest, scope).
+    keys: Vec<MetaKey>,
     config: BTreeMap<String, String>,
     members: BTreeMap<NodeId, MetaNode>,
 }
@@ -81,15 +86,24 @@ impl MetaState {
                 digest,
                 scope,
                 expires,
+                masked,
             } => {
-                if self.keys.contains_key(&(*digest, *scope)) {
+                if self.position(digest, *scope).is_some() {
                     return Response::KeyExists { scope: *scope };
                 }
-                self.keys.insert((*digest, *scope), *expires);
+                self.keys.push(MetaKey {
+                    digest: *digest,
+                    scope: *scope,
+                    expires: *expires,
+                    masked: masked.clone(),
+                });
                 Response::Done
             }
-            Command::DeleteKey { digest, scope } => match self.keys.remove(&(*digest, *scope)) {
-                Some(_) => Response::Done,
+            Command::DeleteKey { digest, scope } => match self.position(digest, *scope) {
+                Some(index) => {
+                    self.keys.remove(index);
+                    Response::Done
+                }
                 None => Response::KeyNotFound { scope: *scope },
             },
             Command::SetConfig { key, value } => {
@@ -104,31 +118,26 @@ impl MetaState {
         self.members = members;
     }
 
+    fn position(&self, digest: &KeyDigest, scope: Scope) -> Option<usize> {
+        self.keys
+            .iter()
+            .position(|key| key.digest == *digest && key.scope == scope)
+    }
+
     /// Whether `digest` opens `scope` at `now` (present and not expired).
     pub fn authenticates(&self, digest: &KeyDigest, scope: Scope, now: DateTime<Utc>) -> bool {
-        match self.keys.get(&(*digest, scope)) {
-            Some(Some(expires)) => *expires > now,
-            Some(None) => true,
-            None => false,
-        }
+        self.key(digest, scope)
+            .is_some_and(|key| key.expires.is_none_or(|at| at > now))
     }
 
     /// The stored key for (`digest`, `scope`), expired or not.
-    pub fn key(&self, digest: &KeyDigest, scope: Scope) -> Option<MetaKey> {
-        self.keys.get(&(*digest, scope)).map(|expires| MetaKey {
-            digest: *digest,
-            scope,
-            expires: *expires,
-        })
+    pub fn key(&self, digest: &KeyDigest, scope: Scope) -> Option<&MetaKey> {
+        self.position(digest, scope).map(|index| &self.keys[index])
     }
 
-    /// Every stored key, by digest then scope.
-    pub fn keys(&self) -> impl Iterator<Item = MetaKey> + '_ {
-        self.keys.iter().map(|((digest, scope), expires)| MetaKey {
-            digest: *digest,
-            scope: *scope,
-            expires: *expires,
-        })
+    /// Every stored key, oldest first.
+    pub fn keys(&self) -> &[MetaKey] {
+        &self.keys
     }
 
     /// A cluster-wide config value.
@@ -174,6 +183,7 @@ mod tests {
             digest: digest(n),
             scope,
             expires,
+            masked: format!("{n}…"),
         }
     }
 
@@ -186,7 +196,7 @@ mod tests {
             Response::KeyExists { scope: Scope::Mgmt }
         );
         assert_eq!(state.apply(&add(1, Scope::Status, None)), Response::Done);
-        assert_eq!(state.keys().count(), 2);
+        assert_eq!(state.keys().len(), 2);
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub(super) fn add_key(n: u8) -> Command {
         digest: KeyDigest([n; 32]),
         scope: Scope::Mgmt,
         expires: None,
+        masked: format!("{n}…"),
     }
 }
 

@@ -1,13 +1,18 @@
-//! The api-key vault: one actor that serialises changes to the keys and publishes snapshots.
+//! The api-key vault: keys in the replicated cluster metadata (a node's vault), or in a file of
+//! their own, changed by one actor that serialises changes and publishes snapshots.
 //!
-//! Writes (`create`, `add`, `delete`) are messages; the actor saves the new list to disk and only
-//! then publishes it. Reads (`snapshot`, used by HTTP authentication) never touch the actor.
+//! On the metadata (`replicated.rs`), writes (`create`, `add`, `delete`) are raft writes and
+//! reads derive a snapshot from the state applied on this node. On a file, writes are messages;
+//! the actor saves the new list to disk and only then publishes it. Either way reads
+//! (`snapshot`, used by HTTP authentication) never wait for a write.
 
+mod policy;
+mod replicated;
 mod snapshot;
 mod state;
 mod store;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -15,12 +20,15 @@ use chrono::{DateTime, Utc};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use crate::call::{call, CallError, DEFAULT_CALL_TIMEOUT};
+use crate::raft::MetaMember;
 use crate::slot::ActorSlot;
 use crate::supervisor::{spawn_supervised, SupervisorHandle};
 use crate::{ApiKey, Scope};
+pub use policy::{KeyPolicy, GENERATED_KEY_LENGTH};
+use replicated::Replicated;
 pub use snapshot::{KeyRow, VaultSnapshot};
+pub use state::VaultError;
 use state::VaultState;
-pub use state::{KeyPolicy, VaultError, GENERATED_KEY_LENGTH};
 pub(crate) use store::write_atomic;
 
 /// How the vault is named in errors ("the api-key vault is not running").
@@ -147,16 +155,27 @@ impl Actor for VaultActor {
     }
 }
 
-/// What callers hold: sends changes to the vault actor, reads its published snapshot.
+/// What callers hold: changes go to the metadata or the vault actor, reads to the published
+/// snapshot.
 #[derive(Clone)]
 pub struct VaultHandle {
-    slot: ActorSlot<VaultMessage>,
-    published: Arc<ArcSwap<VaultSnapshot>>,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    /// The node's own file, changed by the vault actor.
+    File {
+        slot: ActorSlot<VaultMessage>,
+        published: Arc<ArcSwap<VaultSnapshot>>,
+    },
+    /// The replicated cluster metadata.
+    Replicated(Arc<Replicated>),
 }
 
 impl std::fmt::Debug for VaultHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "VaultHandle({} keys)", self.published.load().len())
+        write!(f, "VaultHandle({} keys)", self.snapshot().len())
     }
 }
 
@@ -192,7 +211,18 @@ impl VaultHandle {
             tracing::error!(error = %e, "could not start the api-key vault");
             VaultError::Unavailable(CallError::Stopped { actor: ACTOR_NAME })
         })?;
-        Ok(VaultHandle { slot, published })
+        let backend = Backend::File { slot, published };
+        Ok(VaultHandle { backend })
+    }
+
+    /// The vault on the cluster metadata `meta`. The keys of `legacy_file` (the api-key file of
+    /// the previous version) are imported first, once; an unreadable one is
+    /// [`VaultError::Corrupt`] and is left untouched.
+    pub async fn replicated(meta: MetaMember, legacy_file: &Path) -> Result<Self, VaultError> {
+        let replicated = Replicated::new(meta);
+        replicated.import(legacy_file).await?;
+        let backend = Backend::Replicated(Arc::new(replicated));
+        Ok(VaultHandle { backend })
     }
 
     /// Generates a key for `scope` and returns it: the only time the whole key is seen.
@@ -202,17 +232,18 @@ impl VaultHandle {
         expires: Option<DateTime<Utc>>,
         policy: KeyPolicy,
     ) -> Result<ApiKey, VaultError> {
-        call(
-            &self.slot.get(),
-            ACTOR_NAME,
-            DEFAULT_CALL_TIMEOUT,
-            |reply| VaultMessage::Create {
+        let slot = match &self.backend {
+            Backend::File { slot, .. } => slot,
+            Backend::Replicated(meta) => return meta.create(scope, expires, policy).await,
+        };
+        call(&slot.get(), ACTOR_NAME, DEFAULT_CALL_TIMEOUT, |reply| {
+            VaultMessage::Create {
                 scope,
                 expires,
                 policy,
                 reply,
-            },
-        )
+            }
+        })
         .await?
     }
 
@@ -224,151 +255,52 @@ impl VaultHandle {
         expires: Option<DateTime<Utc>>,
         policy: KeyPolicy,
     ) -> Result<(), VaultError> {
-        call(
-            &self.slot.get(),
-            ACTOR_NAME,
-            DEFAULT_CALL_TIMEOUT,
-            |reply| VaultMessage::Add {
+        let slot = match &self.backend {
+            Backend::File { slot, .. } => slot,
+            Backend::Replicated(meta) => return meta.add(&key, scope, expires, policy).await,
+        };
+        call(&slot.get(), ACTOR_NAME, DEFAULT_CALL_TIMEOUT, |reply| {
+            VaultMessage::Add {
                 key,
                 scope,
                 expires,
                 policy,
                 reply,
-            },
-        )
+            }
+        })
         .await?
     }
 
     /// Removes `key` from `scope`.
     pub async fn delete(&self, key: ApiKey, scope: Scope) -> Result<(), VaultError> {
-        call(
-            &self.slot.get(),
-            ACTOR_NAME,
-            DEFAULT_CALL_TIMEOUT,
-            |reply| VaultMessage::Delete { key, scope, reply },
-        )
+        let slot = match &self.backend {
+            Backend::File { slot, .. } => slot,
+            Backend::Replicated(meta) => return meta.delete(&key, scope).await,
+        };
+        call(&slot.get(), ACTOR_NAME, DEFAULT_CALL_TIMEOUT, |reply| {
+            VaultMessage::Delete { key, scope, reply }
+        })
         .await?
     }
 
-    /// The keys as last saved: a lock-free read, no message to the actor.
+    /// The keys as last saved (applied on this node): a lock-free read, no message.
     pub fn snapshot(&self) -> Arc<VaultSnapshot> {
-        self.published.load_full()
+        match &self.backend {
+            Backend::File { published, .. } => published.load_full(),
+            Backend::Replicated(meta) => meta.snapshot(),
+        }
     }
 
     /// Whether `key` opens `scope` now. The hot path of every authenticated request: it reads
-    /// the published snapshot without taking a reference count.
+    /// the published snapshot, never waiting for a write.
     pub fn authorize(&self, key: &[u8], scope: Scope, now: DateTime<Utc>) -> bool {
-        self.published.load().authorize(key, scope, now)
+        match &self.backend {
+            Backend::File { published, .. } => published.load().authorize(key, scope, now),
+            Backend::Replicated(meta) => meta.snapshot().authorize(key, scope, now),
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::{Duration, Instant};
-
-    async fn supervised(file: &std::path::Path) -> (SupervisorHandle, VaultHandle) {
-        let (supervisor, _join) = SupervisorHandle::start().await.expect("supervisor");
-        let vault = VaultHandle::start(file.to_owned(), &supervisor)
-            .await
-            .expect("start");
-        (supervisor, vault)
-    }
-
-    #[tokio::test]
-    async fn keys_go_through_the_handle_and_survive_a_restart() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("api_keys.json");
-        let (supervisor, vault) = supervised(&file).await;
-        let policy = KeyPolicy::default();
-        let key = vault
-            .create(Scope::Mgmt, None, policy)
-            .await
-            .expect("create");
-        let user_key = ApiKey::new("user-chosen-key");
-        let add = |key: &ApiKey| vault.add(key.clone(), Scope::Status, None, policy);
-        add(&user_key).await.expect("add");
-        let again = add(&user_key).await;
-        assert_eq!(
-            again,
-            Err(VaultError::KeyExists {
-                scope: Scope::Status
-            })
-        );
-        let now = Utc::now();
-        assert!(vault
-            .snapshot()
-            .authorize(key.expose().as_bytes(), Scope::Mgmt, now));
-        assert!(vault
-            .snapshot()
-            .authorize(b"user-chosen-key", Scope::Status, now));
-
-        vault
-            .delete(key.clone(), Scope::Mgmt)
-            .await
-            .expect("delete");
-        assert!(!vault
-            .snapshot()
-            .authorize(key.expose().as_bytes(), Scope::Mgmt, now));
-        let absent = vault.delete(key, Scope::Mgmt).await;
-        assert_eq!(absent, Err(VaultError::KeyNotFound { scope: Scope::Mgmt }));
-        supervisor.shutdown();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let absent = ApiKey::new("never-added");
-        while !matches!(
-            vault.delete(absent.clone(), Scope::Mgmt).await,
-            Err(VaultError::Unavailable(_))
-        ) {
-            assert!(Instant::now() < deadline, "the vault still answers");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-
-        let (supervisor, restarted) = supervised(&file).await;
-        let snapshot = restarted.snapshot();
-        assert_eq!(snapshot.len(), 1);
-        assert!(snapshot.authorize(b"user-chosen-key", Scope::Status, Utc::now()));
-        supervisor.shutdown();
-    }
-
-    #[tokio::test]
-    async fn a_killed_vault_comes_back_with_its_keys() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (supervisor, vault) = supervised(&dir.path().join("api_keys.json")).await;
-        let policy = KeyPolicy::default();
-        let first = vault
-            .create(Scope::Mgmt, None, policy)
-            .await
-            .expect("create");
-        let killed = vault.slot.get();
-        killed.kill();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Arc::ptr_eq(&killed, &vault.slot.get()) {
-            assert!(Instant::now() < deadline, "the vault was not restarted");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let second = vault
-            .create(Scope::Mgmt, None, policy)
-            .await
-            .expect("create");
-        let snapshot = vault.snapshot();
-        assert_eq!(snapshot.len(), 2);
-        for key in [first, second] {
-            assert!(snapshot.authorize(key.expose().as_bytes(), Scope::Mgmt, Utc::now()));
-        }
-        supervisor.shutdown();
-    }
-
-    #[tokio::test]
-    async fn a_corrupt_file_stops_the_start() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("api_keys.json");
-        std::fs::write(&file, "{").expect("write");
-        let (supervisor, _join) = SupervisorHandle::start().await.expect("supervisor");
-        let started = VaultHandle::start(file, &supervisor).await;
-        assert!(
-            matches!(started, Err(VaultError::Corrupt(_))),
-            "{started:?}"
-        );
-        supervisor.shutdown();
-    }
-}
+#[path = "mod_tests.rs"]
+mod tests;

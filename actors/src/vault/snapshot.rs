@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use subtle::{Choice, ConstantTimeEq};
 
+use crate::raft::MetaState;
 use crate::{ApiKey, KeyDigest, Scope};
 
 /// One row of `api-key show`.
@@ -53,6 +54,17 @@ pub struct VaultSnapshot {
 impl VaultSnapshot {
     pub(super) fn from_entries(entries: Vec<Entry>) -> Self {
         Self { entries }
+    }
+
+    /// The keys of the replicated metadata as applied on this node.
+    pub(super) fn from_meta(state: &MetaState) -> Self {
+        let entries = state.keys().iter().map(|key| Entry {
+            digest: key.digest,
+            masked: key.masked.clone(),
+            scope: key.scope,
+            expires: key.expires,
+        });
+        Self::from_entries(entries.collect())
     }
 
     pub(super) fn entries(&self) -> &[Entry] {

@@ -1,0 +1,353 @@
+//! [`MetaMember`]: this node's raft member on the fabric: started (a fresh node is a one-member cluster of itself), joined to another node's cluster, and serving its peers.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use futures_util::future::BoxFuture;
+
+use super::fabric::{node_id, PeersTransport, RAFT_TOPIC};
+use super::log_store::{decode, encode};
+use super::{
+    decode_request, encode_reply, Command, MetaConfig, MetaError, MetaHandle, MetaNode, MetaState,
+    Response,
+};
+use crate::cluster::Peers;
+use crate::types::NodeName;
+
+/// The peer topic on which a joining node asks to be added to the cluster.
+pub const JOIN_TOPIC: &str = "raft_join";
+/// How long a join keeps asking the discovery node's cluster to add this node.
+const JOIN_WITHIN: Duration = Duration::from_secs(20);
+
+/// This node's member of the metadata raft. Clones share it.
+#[derive(Clone)]
+pub struct MetaMember {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Replaced when the node resets its log to join another cluster.
+    current: ArcSwap<MetaHandle>,
+    peers: Peers,
+    local: MetaNode,
+    path: PathBuf,
+    config: MetaConfig,
+    joining: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for MetaMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MetaMember({})", self.inner.local.name)
+    }
+}
+
+impl MetaMember {
+    /// Opens `path` (`meta.redb`) and starts this node's member, reachable by its peers through
+    /// `peers`; a node without a cluster yet becomes a one-member cluster of itself.
+    pub async fn start(
+        peers: Peers,
+        local: MetaNode,
+        path: PathBuf,
+        config: MetaConfig,
+    ) -> Result<Self, MetaError> {
+        let handle = open(&peers, &local, &path, &config).await?;
+        handle.initialize_if_new(alone(&local)).await?;
+        let member = Self {
+            inner: Arc::new(Inner {
+                current: ArcSwap::from_pointee(handle),
+                peers,
+                local,
+                path,
+                config,
+                joining: tokio::sync::Mutex::new(()),
+            }),
+        };
+        register(&member.inner);
+        Ok(member)
+    }
+
+    /// The raft instance in use now.
+    pub fn handle(&self) -> Arc<MetaHandle> {
+        self.inner.current.load_full()
+    }
+
+    /// The metadata as applied on this node (local read, works without a quorum).
+    pub fn state(&self) -> Arc<MetaState> {
+        self.inner.current.load().state()
+    }
+
+    /// Resolves when raft's state may have changed (something applied, a leader elected), or
+    /// after a second at most.
+    pub async fn changed(&self) {
+        self.handle().changed(Duration::from_secs(1)).await;
+    }
+
+    /// Applies `command` cluster-wide (forwarded to the leader; see [`MetaHandle::write`]).
+    pub async fn write(&self, command: Command) -> Result<Response, MetaError> {
+        let handle = self.handle();
+        // Boxed: openraft's futures are deep, and callers' futures (an HTTP request) nest them.
+        let write: BoxFuture<'_, _> = Box::pin(async move { handle.write(command).await });
+        write.await
+    }
+
+    /// Makes this node a voter of `discovery`'s cluster. Its own log is dropped (it cannot be
+    /// merged into another cluster's), and the keys it had are written into that cluster. If
+    /// the cluster does not take it, the node goes back to a cluster of its own with its keys.
+    pub async fn join(&self, discovery: &NodeName) -> Result<(), MetaError> {
+        let join: BoxFuture<'_, _> = Box::pin(self.join_boxed(discovery));
+        join.await
+    }
+
+    async fn join_boxed(&self, discovery: &NodeName) -> Result<(), MetaError> {
+        let _one_at_a_time = self.inner.joining.lock().await;
+        let before = self.state();
+        if before.members().contains_key(&node_id(discovery.as_str())) {
+            return Ok(());
+        }
+        self.reset().await?;
+        let admitted = self.ask_admission(discovery).await;
+        if let Err(e) = &admitted {
+            tracing::warn!(%discovery, error = %e, "not admitted to the cluster metadata; this node stays a cluster of its own");
+            self.reset().await?;
+            self.handle().initialize(alone(&self.inner.local)).await?;
+        }
+        self.merge_keys(&before).await?;
+        admitted
+    }
+
+    /// Removes `node` from the raft members (nothing to do when it is not one).
+    pub async fn remove(&self, node: &NodeName) -> Result<(), MetaError> {
+        let id = node_id(node.as_str());
+        if !self.state().members().contains_key(&id) {
+            return Ok(());
+        }
+        let handle = self.handle();
+        let remove: BoxFuture<'_, _> = Box::pin(async move { handle.remove_member(id).await });
+        remove.await
+    }
+
+    /// Stops raft and waits until `meta.redb` is released.
+    pub async fn shutdown(&self) {
+        self.handle().shutdown().await;
+        released(&self.inner.path).await;
+    }
+
+    /// Starts over with an empty log and state in a new `meta.redb`.
+    async fn reset(&self) -> Result<(), MetaError> {
+        let inner = &self.inner;
+        self.shutdown().await;
+        std::fs::remove_file(&inner.path).map_err(|e| {
+            MetaError::Storage(format!("cannot remove {}: {e}", inner.path.display()))
+        })?;
+        let fresh = open(&inner.peers, &inner.local, &inner.path, &inner.config).await?;
+        inner.current.store(Arc::new(fresh));
+        Ok(())
+    }
+
+    /// Asks `discovery` until its cluster has added this node as a voter, or [`JOIN_WITHIN`].
+    async fn ask_admission(&self, discovery: &NodeName) -> Result<(), MetaError> {
+        let body = encode(&self.inner.local).map_err(MetaError::Storage)?;
+        let timeout = self.inner.config.write_timeout * 3;
+        let deadline = Instant::now() + JOIN_WITHIN;
+        loop {
+            let asked = self
+                .inner
+                .peers
+                .call(discovery, JOIN_TOPIC, body.clone(), timeout)
+                .await;
+            let error = match asked.map(|reply| decode::<Result<(), MetaError>>(&reply)) {
+                Ok(Ok(Ok(()))) => return Ok(()),
+                Ok(Ok(Err(e))) => e,
+                Ok(Err(e)) => MetaError::Membership(format!("malformed answer: {e}")),
+                Err(e) => MetaError::Membership(e.to_string()),
+            };
+            if Instant::now() >= deadline {
+                return Err(error);
+            }
+            tracing::debug!(%discovery, %error, "join not answered yet; asking again");
+            tokio::time::sleep(self.inner.config.heartbeat).await;
+        }
+    }
+
+    /// Writes the keys of `before` that the cluster lacks.
+    async fn merge_keys(&self, before: &MetaState) -> Result<(), MetaError> {
+        let now = self.state();
+        for key in before.keys() {
+            if now.key(&key.digest, key.scope).is_some() {
+                continue;
+            }
+            let add = Command::AddKey {
+                digest: key.digest,
+                scope: key.scope,
+                expires: key.expires,
+                masked: key.masked.clone(),
+            };
+            self.write(add).await?;
+        }
+        Ok(())
+    }
+
+    /// A peer asks to be added: only a node may add itself.
+    async fn admit(&self, from: &NodeName, body: &[u8]) -> Result<(), MetaError> {
+        let node: MetaNode = decode(body)
+            .map_err(|e| MetaError::Membership(format!("malformed join request: {e}")))?;
+        if node.name != from.as_str() {
+            return Err(MetaError::Membership(format!(
+                "{from} asked to add {}: a node can only add itself",
+                node.name
+            )));
+        }
+        self.handle().add_member(node_id(&node.name), node).await
+    }
+}
+
+fn alone(local: &MetaNode) -> BTreeMap<u64, MetaNode> {
+    BTreeMap::from([(node_id(&local.name), local.clone())])
+}
+
+async fn open(
+    peers: &Peers,
+    local: &MetaNode,
+    path: &Path,
+    config: &MetaConfig,
+) -> Result<MetaHandle, MetaError> {
+    let timeout = config.write_timeout + Duration::from_secs(1);
+    let transport = Arc::new(PeersTransport::new(peers.clone(), timeout));
+    MetaHandle::start(node_id(&local.name), path, config.clone(), transport).await
+}
+
+/// Answers raft and join requests from peers with whatever member is current (a weak link: the
+/// peer handlers must not keep a stopped node's raft alive).
+fn register(inner: &Arc<Inner>) {
+    let weak = Arc::downgrade(inner);
+    inner.peers.on_call(
+        RAFT_TOPIC,
+        Arc::new(move |_from, body| {
+            let member = upgrade(&weak);
+            Box::pin(async move {
+                let handle = member?.handle();
+                let request = decode_request(&body).map_err(|e| e.to_string())?;
+                let reply = handle.serve(request).await;
+                encode_reply(&reply).map_err(|e| e.to_string())
+            })
+        }),
+    );
+    let weak = Arc::downgrade(inner);
+    inner.peers.on_call(
+        JOIN_TOPIC,
+        Arc::new(move |from, body| {
+            let member = upgrade(&weak);
+            Box::pin(async move {
+                let admitted = member?.admit(&from, &body).await;
+                encode(&admitted)
+            })
+        }),
+    );
+}
+
+fn upgrade(weak: &Weak<Inner>) -> Result<MetaMember, String> {
+    weak.upgrade()
+        .map(|inner| MetaMember { inner })
+        .ok_or_else(|| "cluster metadata has stopped".to_owned())
+}
+
+/// Waits (up to 10 s) until no open database holds `path` any more.
+async fn released(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while path.exists() && redb::Database::open(path).is_err() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::PeerError;
+    use crate::raft::{encode_request, RaftReply, RaftRequest};
+
+    const WAIT: Duration = Duration::from_secs(10);
+
+    async fn solo(dir: &Path) -> (NodeName, Peers, MetaMember) {
+        let name = NodeName::parse("solo@127.0.0.1").expect("name");
+        let peers = Peers::new(name.clone());
+        let local = MetaNode::new(name.as_str(), "127.0.0.1:44053");
+        let path = dir.join("meta.redb");
+        let member = MetaMember::start(peers.clone(), local, path, MetaConfig::default())
+            .await
+            .expect("starts");
+        (name, peers, member)
+    }
+
+    #[tokio::test]
+    async fn malformed_frames_from_a_peer_are_refused_not_a_panic() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (name, peers, member) = solo(dir.path()).await;
+        let garbage = b"\xff\x00garbage".to_vec();
+        match peers.call(&name, RAFT_TOPIC, garbage.clone(), WAIT).await {
+            Err(PeerError::Refused { reason, .. }) => {
+                assert!(reason.contains("malformed raft request"), "{reason}");
+            }
+            other => panic!("garbage answered {other:?}"),
+        }
+        let answer = peers.call(&name, JOIN_TOPIC, garbage, WAIT).await;
+        let decoded: Result<(), MetaError> = decode(&answer.expect("an answer")).expect("CBOR");
+        assert!(
+            matches!(&decoded, Err(MetaError::Membership(m)) if m.contains("malformed")),
+            "{decoded:?}"
+        );
+        // A well-formed request still works afterwards.
+        let request = encode_request(&RaftRequest::AwaitApplied(0)).expect("encodable");
+        let reply = peers.call(&name, RAFT_TOPIC, request, WAIT).await;
+        let reply = decode_reply_bytes(&reply.expect("an answer"));
+        assert!(matches!(reply, RaftReply::Applied(true)), "{reply:?}");
+        member.shutdown().await;
+    }
+
+    fn decode_reply_bytes(bytes: &[u8]) -> RaftReply {
+        super::super::decode_reply(bytes).expect("a reply")
+    }
+
+    #[tokio::test]
+    async fn a_node_can_only_add_itself() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (name, peers, member) = solo(dir.path()).await;
+        let other = MetaNode::new("intruder@127.0.0.1", "127.0.0.1:1");
+        let body = encode(&other).expect("encodable");
+        let answer = peers.call(&name, JOIN_TOPIC, body, WAIT).await;
+        let decoded: Result<(), MetaError> = decode(&answer.expect("an answer")).expect("CBOR");
+        assert!(
+            matches!(&decoded, Err(MetaError::Membership(m)) if m.contains("only add itself")),
+            "{decoded:?}"
+        );
+        assert_eq!(member.state().members().len(), 1);
+        member.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_fresh_node_is_a_cluster_of_itself_and_resumes_it_after_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (name, _peers, member) = solo(dir.path()).await;
+        let members = member.state().members().clone();
+        assert_eq!(
+            members.keys().copied().collect::<Vec<_>>(),
+            [node_id(name.as_str())]
+        );
+        let set = Command::SetConfig {
+            key: "max_inflight_messages".into(),
+            value: "7".into(),
+        };
+        assert_eq!(member.write(set).await, Ok(Response::Done));
+        member.shutdown().await;
+        let (_, _peers, member) = solo(dir.path()).await;
+        assert_eq!(member.state().config("max_inflight_messages"), Some("7"));
+        assert_eq!(member.state().members(), &members);
+        member
+            .remove(&NodeName::parse("absent@h").expect("name"))
+            .await
+            .expect("no-op");
+        member.shutdown().await;
+    }
+}
