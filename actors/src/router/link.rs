@@ -143,7 +143,7 @@ async fn watch(link: Weak<ClusterLink>) {
         }
         known = connected;
         ticks = ticks.wrapping_add(1);
-        if ticks % BEACON_EVERY == 0 {
+        if ticks.is_multiple_of(BEACON_EVERY) {
             link.send_beacon();
         }
     }
