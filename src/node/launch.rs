@@ -143,6 +143,12 @@ pub(super) async fn launch(
         node.clone(),
         stop_rx.clone(),
     )));
+    if super::faults::enabled() {
+        servers.push(tokio::spawn(super::faults::serve(
+            node.clone(),
+            stop_rx.clone(),
+        )));
+    }
     servers.push(tokio::spawn(crate::admin_socket::serve(
         bound.admin,
         node.clone(),

@@ -1,6 +1,7 @@
 //! Starts a node: the actor tree, the MQTT and HTTP(S) listeners and the admin socket; stops it with a drain.
 
 mod cluster_config;
+mod faults;
 mod launch;
 mod leave;
 

@@ -38,7 +38,7 @@ fn three_nodes(root: &Path) -> (Member, Member, Member) {
 }
 
 /// A clean-session MQTT 3.1.1 client of `member`, connected.
-async fn connect(member: &Member, id: &str) -> V4Client {
+pub(crate) async fn connect(member: &Member, id: &str) -> V4Client {
     connect_to(member.mqtt, id).await
 }
 
@@ -67,7 +67,7 @@ async fn next_payload(client: &mut V4Client, wait: Duration) -> Option<String> {
 }
 
 /// Publishes probes to `topic` until every subscriber got one: the routes are in place.
-async fn until_routed(publisher: &V4Client, topic: &str, subscribers: &mut [&mut V4Client]) {
+pub(crate) async fn until_routed(publisher: &V4Client, topic: &str, subscribers: &mut [&mut V4Client]) {
     let start = Instant::now();
     for subscriber in subscribers.iter_mut() {
         loop {
@@ -85,7 +85,7 @@ async fn until_routed(publisher: &V4Client, topic: &str, subscribers: &mut [&mut
 }
 
 /// The payloads `client` gets (probes left out) up to and including `marker`.
-async fn payloads_until(client: &mut V4Client, marker: &str) -> Vec<String> {
+pub(crate) async fn payloads_until(client: &mut V4Client, marker: &str) -> Vec<String> {
     let mut payloads = Vec::new();
     loop {
         let payload = next_payload(client, DEADLINE).await;
@@ -238,7 +238,7 @@ async fn mountpoints_stay_separate_across_nodes() {
 }
 
 /// Polls `retain show` on `member` until `topic` is listed with `payload` (or not, for `None`).
-fn wait_retained(member: &Member, topic: &str, payload: Option<&str>) {
+pub(crate) fn wait_retained(member: &Member, topic: &str, payload: Option<&str>) {
     let start = Instant::now();
     loop {
         let (status, body) = member.get("/api/v1/retain/show");
@@ -262,7 +262,7 @@ fn wait_retained(member: &Member, topic: &str, payload: Option<&str>) {
 }
 
 /// A new subscriber of `topic` on `member` gets `payload` as a retained message.
-async fn gets_retained(member: &Member, id: &str, topic: &str, payload: &str) {
+pub(crate) async fn gets_retained(member: &Member, id: &str, topic: &str, payload: &str) {
     let mut client = connect(member, id).await;
     subscribe_at(&mut client, topic, QoS::AtLeastOnce).await;
     assert_eq!(

@@ -29,9 +29,14 @@ pub struct Member {
 impl Member {
     /// Starts `name@127.0.0.1` with its data in `root/<name>` and `extra` config lines.
     pub fn start(root: &Path, name: &str, extra: &str) -> Self {
+        Self::start_with_env(root, name, extra, &[])
+    }
+
+    /// [`Self::start`] with `env` variables set for the process.
+    pub fn start_with_env(root: &Path, name: &str, extra: &str, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("config dir");
         let config = format!("nodename = {name}@127.0.0.1\n{extra}");
-        let mut process = Running::start_with(dir, &root.join(name), &config);
+        let mut process = Running::start_with_env(dir, &root.join(name), &config, env);
         let cluster = process.logged_addr("cluster listener bound");
         let mqtt = process.logged_addr("MQTT listener bound");
         let http = process.wait_serving();

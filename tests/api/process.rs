@@ -142,12 +142,18 @@ impl Running {
 
     /// [`Self::start_in`] with `extra` config lines after the serving config.
     pub fn start_with(dir: TempDir, data_dir: &Path, extra: &str) -> Self {
+        Self::start_with_env(dir, data_dir, extra, &[])
+    }
+
+    /// [`Self::start_with`] with `env` variables set for the process.
+    pub fn start_with_env(dir: TempDir, data_dir: &Path, extra: &str, env: &[(&str, &str)]) -> Self {
         let data_dir = data_dir.to_path_buf();
         let text = format!("{}{extra}\n", serving_config(&data_dir));
         let path = write_config(dir.path(), &text);
         let mut command = vmq_node_with_config(dir.path(), &path);
         command
             .env("DOCKER_VERNEMQ_API_KEY", KEY)
+            .envs(env.iter().copied())
             .stdout(Stdio::null());
         let mut child = command.spawn().expect("vmq-node starts");
         let stderr = child.stderr.take().expect("stderr piped");

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct Fabric {
     server: ActorSlot<NodeServerMessage>,
     tls: Option<FabricTls>,
+    /// While set, every fabric session is closed as soon as it opens (a partition, for tests).
+    cut_off: Arc<AtomicBool>,
 }
 
 /// Starts the node server on `listen` (a concrete port: the caller resolved port 0). With TLS,
@@ -76,7 +79,15 @@ pub(crate) async fn start(
         (server, ())
     })
     .await?;
-    Ok((Fabric { server, tls }, socket))
+    let cut_off = Arc::default();
+    Ok((
+        Fabric {
+            server,
+            tls,
+            cut_off,
+        },
+        socket,
+    ))
 }
 
 /// Logs the fabric's sessions and, with TLS, starts accepting on `socket` until `owner` stops;
@@ -101,6 +112,7 @@ pub(crate) fn watch(
             subscription: Box::new(SessionLog {
                 authenticated: Mutex::default(),
                 on_refused,
+                cut_off: Arc::clone(&fabric.cut_off),
             }),
         });
     Ok(())
@@ -148,10 +160,31 @@ pub(crate) async fn dial(fabric: &Fabric, node: &NodeName, address: &str) -> Res
     }
 }
 
-/// Logs peers connecting and leaving, and connections refused before authentication.
+/// Cuts this node off the fabric (`true`: every session is closed, and so is every new one)
+/// or lets it reconnect (`false`; the membership's redials and the peers' bring it back).
+pub(crate) async fn set_cut_off(fabric: &Fabric, cut_off: bool) -> Result<(), String> {
+    fabric.cut_off.store(cut_off, Ordering::SeqCst);
+    if !cut_off {
+        return Ok(());
+    }
+    let server = fabric.server.get();
+    let sessions = call(&server, "cluster fabric", DIAL_TIMEOUT, |reply| {
+        NodeServerMessage::GetSessions(reply)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    for session in sessions.values() {
+        session.actor.stop(Some("cut off".to_owned()));
+    }
+    Ok(())
+}
+
+/// Logs peers connecting and leaving, and connections refused before authentication; closes
+/// every session while the node is cut off.
 struct SessionLog {
     authenticated: Mutex<HashSet<u64>>,
     on_refused: OnRefused,
+    cut_off: Arc<AtomicBool>,
 }
 
 fn peer(ses: &NodeServerSessionInformation) -> String {
@@ -162,11 +195,19 @@ fn peer(ses: &NodeServerSessionInformation) -> String {
 
 impl NodeEventSubscription for SessionLog {
     fn node_session_opened(&self, ses: NodeServerSessionInformation) {
+        if self.cut_off.load(Ordering::SeqCst) {
+            tracing::debug!(addr = %ses.peer_addr, "cluster connection closed: cut off");
+            ses.actor.stop(Some("cut off".to_owned()));
+            return;
+        }
         tracing::debug!(addr = %ses.peer_addr, "cluster connection opened");
     }
 
     fn node_session_disconnected(&self, ses: NodeServerSessionInformation) {
-        if self.authenticated.lock().remove(&ses.node_id) {
+        if self.cut_off.load(Ordering::SeqCst) {
+            self.authenticated.lock().remove(&ses.node_id);
+            tracing::info!(addr = %ses.peer_addr, "cluster connection closed: this node is cut off");
+        } else if self.authenticated.lock().remove(&ses.node_id) {
             tracing::info!(peer = %peer(&ses), addr = %ses.peer_addr, "cluster peer disconnected");
         } else {
             tracing::warn!(
@@ -179,6 +220,10 @@ impl NodeEventSubscription for SessionLog {
     }
 
     fn node_session_authenticated(&self, ses: NodeServerSessionInformation) {
+        if self.cut_off.load(Ordering::SeqCst) {
+            ses.actor.stop(Some("cut off".to_owned()));
+            return;
+        }
         self.authenticated.lock().insert(ses.node_id);
         tracing::info!(peer = %peer(&ses), addr = %ses.peer_addr, "cluster peer connected");
     }

@@ -287,6 +287,7 @@ pub struct ClusterHandle {
     members: Arc<ArcSwap<Vec<Member>>>,
     leave_requests: Arc<Notify>,
     peers: Peers,
+    fabric: Fabric,
 }
 
 impl std::fmt::Debug for ClusterHandle {
@@ -336,6 +337,7 @@ impl ClusterHandle {
         let (name, published) = (local.clone(), Arc::clone(&members));
         let members_file = settings.members_file;
         let watched = fabric.clone();
+        let cut = fabric.clone();
         let leave_requests = Arc::new(Notify::new());
         let requests = Arc::clone(&leave_requests);
         let slot = spawn_supervised(supervisor, "cluster membership", move || {
@@ -367,7 +369,14 @@ impl ClusterHandle {
             members,
             leave_requests,
             peers,
+            fabric: cut,
         })
+    }
+
+    /// Cuts this node off the cluster (every fabric connection closed, new ones refused), or
+    /// heals it. For partition tests: the node keeps serving its own clients meanwhile.
+    pub async fn set_cut_off(&self, cut_off: bool) -> Result<(), String> {
+        fabric::set_cut_off(&self.fabric, cut_off).await
     }
 
     /// Requests to and from the other nodes.
