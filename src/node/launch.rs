@@ -195,6 +195,8 @@ async fn start_actors(
     let sessions = SessionsHandle::start(supervisor, Some(store), limits, data_plane)
         .await
         .map_err(StartError::Data)?;
+    sessions.join_cluster(cluster.peers());
+    crate::admin::session_cluster::serve(cluster.peers(), sessions.published_index());
     let metrics = Arc::new(NodeMetrics::new(
         &settings.current().nodename().to_string(),
         settings.current().prometheus_namespace(),

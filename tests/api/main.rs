@@ -12,6 +12,7 @@ mod binaries;
 mod cli_output;
 mod cli_socket;
 mod cluster;
+mod cluster_sessions;
 mod cluster_support;
 mod health;
 mod keys;

@@ -1,6 +1,7 @@
 //! The session registry actor (sessions by client id, takeover, subscriptions, expiry, wills)
 //! and its handle; publishes route through the shared routing table without a message.
 
+mod cluster;
 mod connect;
 mod connection;
 mod message;
@@ -16,7 +17,7 @@ mod wire_checks;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -28,11 +29,12 @@ pub use connection::{ConnectionSettings, SessionSettings};
 pub use message::{now_ms, Message, RetainHandling, SessionKey, SubOptions};
 pub use queue::{QueueLimits, QueueStats};
 use registry::{AttachRequest, Attached, SessionsState, Timer, Will};
-pub use registry::{SessionExpiry, SessionId};
+pub use registry::{Handover, SessionExpiry, SessionId};
 pub use routes::{Routed, Routes};
 pub use snapshot::{OnlineInfo, SessionIndex, SessionView};
 
 use crate::call::{call, CallError, DEFAULT_CALL_TIMEOUT};
+use crate::cluster::Peers;
 use crate::metrics::Metrics;
 use crate::retain::RetainStore;
 use crate::slot::ActorSlot;
@@ -93,6 +95,16 @@ pub enum SessionsMessage {
         /// Whether the session existed.
         reply: RpcReplyPort<bool>,
     },
+    /// The client connected to another node: close its connection here, delete the session,
+    /// and answer what it held if `keep` (the other node resumes it).
+    Handover {
+        /// Which session.
+        key: SessionKey,
+        /// Answer the subscriptions and messages (no clean start over there).
+        keep: bool,
+        /// What the session held; `None` if there was none (or not `keep`).
+        reply: RpcReplyPort<Option<Handover>>,
+    },
     /// Answers once every message sent before it was handled (connections' last detaches).
     Flush {
         /// Acknowledgement.
@@ -119,6 +131,8 @@ pub struct SessionsShared {
     limits: QueueLimits,
     /// `trace client`: the running traces, tapped by every connection's codec.
     traces: Arc<TraceHub>,
+    /// The other nodes, once the registry joined the cluster (see `cluster.rs`).
+    peers: Arc<OnceLock<Peers>>,
 }
 
 /// The actor; it holds no data.
@@ -195,6 +209,9 @@ impl Actor for SessionsActor {
             } => {
                 let _ = reply.send(state.disconnect(&key, cleanup));
             }
+            SessionsMessage::Handover { key, keep, reply } => {
+                let _ = reply.send(state.handover(&key, keep));
+            }
             SessionsMessage::Flush { reply } => {
                 let _ = reply.send(());
             }
@@ -248,6 +265,7 @@ impl SessionsHandle {
             store,
             limits,
             traces: Arc::default(),
+            peers: Arc::default(),
         };
         let arguments = shared.clone();
         let slot =
@@ -258,6 +276,12 @@ impl SessionsHandle {
     /// Every session as of now, ordered by (mountpoint, client id).
     pub fn sessions(&self) -> Arc<SessionIndex> {
         self.shared.published.load_full()
+    }
+
+    /// Where [`SessionsHandle::sessions`] reads from, for a holder (a peer handler) that must
+    /// not keep the rest of the registry (its store) alive.
+    pub fn published_index(&self) -> Arc<ArcSwap<SessionIndex>> {
+        Arc::clone(&self.shared.published)
     }
 
     /// The routing table.
@@ -311,8 +335,17 @@ impl SessionsHandle {
     }
 
     /// `session disconnect`: closes the client's connection (the session stays unless
-    /// `cleanup`). Answers whether there was such a session.
+    /// `cleanup`), on whichever cluster node holds it. Answers whether there was such a session.
     pub async fn disconnect(&self, key: SessionKey, cleanup: bool) -> Result<bool, CallError> {
+        let (here, elsewhere) = tokio::join!(
+            self.disconnect_here(key.clone(), cleanup),
+            self.disconnect_elsewhere(&key, cleanup)
+        );
+        Ok(here? || elsewhere)
+    }
+
+    /// [`SessionsHandle::disconnect`] on this node only.
+    async fn disconnect_here(&self, key: SessionKey, cleanup: bool) -> Result<bool, CallError> {
         call(&self.slot.get(), NAME, DEFAULT_CALL_TIMEOUT, |reply| {
             SessionsMessage::Disconnect {
                 key,
