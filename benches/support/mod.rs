@@ -25,6 +25,8 @@ const START_DEADLINE: Duration = Duration::from_secs(30);
 pub struct Broker {
     pub name: &'static str,
     pub addr: SocketAddr,
+    /// Its cluster listener (`vmq-node` only).
+    pub cluster: Option<SocketAddr>,
     child: Child,
     _dir: TempDir,
 }
@@ -71,10 +73,14 @@ impl Broker {
                 let _ = tx.send(line);
             }
         });
+        let mut cluster = None;
         let addr = loop {
             let line = lines
                 .recv_timeout(START_DEADLINE)
                 .expect("vmq-node logs its MQTT listener");
+            if line.contains("cluster listener bound") {
+                cluster = Some(parse_addr(&line));
+            }
             if line.contains("MQTT listener bound") {
                 break parse_addr(&line);
             }
@@ -82,6 +88,7 @@ impl Broker {
         let broker = Self {
             name,
             addr,
+            cluster,
             child,
             _dir: dir,
         };
@@ -112,6 +119,7 @@ impl Broker {
         let broker = Self {
             name: "mosquitto",
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            cluster: None,
             child,
             _dir: dir,
         };

@@ -30,8 +30,9 @@ pub fn serve(peers: &Peers, index: Arc<ArcSwap<SessionIndex>>) {
     peers.on_call(
         SHOW_TOPIC,
         Arc::new(move |_from, body| {
-            let answer = answer(index.load_full(), &name, &body);
-            Box::pin(async move { answer })
+            // The rows are made in the answer's own task, not on the peer service.
+            let (index, name) = (index.load_full(), name.clone());
+            Box::pin(async move { answer(index, &name, &body) })
         }),
     );
 }

@@ -18,6 +18,10 @@ const FALSE: u8 = 1;
 const TRUE: u8 = 2;
 const INT: u8 = 3;
 const TEXT: u8 = 4;
+/// Text equal to the row's client id (listings mostly show it: it is not sent twice).
+const CLIENT_ID: u8 = 5;
+/// Text equal to the row's mountpoint.
+const MOUNTPOINT: u8 = 6;
 
 /// Why a frame was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -107,6 +111,8 @@ impl ReplyWriter {
                     self.out.push(INT);
                     put_varint(&mut self.out, zigzag(number));
                 }
+                Value::Text(text) if text == client_id => self.out.push(CLIENT_ID),
+                Value::Text(text) if text == mountpoint => self.out.push(MOUNTPOINT),
                 Value::Text(text) => {
                     self.out.push(TEXT);
                     put_str(&mut self.out, &text);
@@ -162,7 +168,7 @@ impl ReplyPage {
             let client_id = reader.span()?;
             let cells = reader.position()?;
             for _ in 0..width {
-                reader.cell()?;
+                reader.cell(("", ""))?;
             }
             rows.push(RowAt {
                 mountpoint,
@@ -198,13 +204,14 @@ impl ReplyPage {
         let Some(row) = self.rows.get(at) else {
             return;
         };
+        let key = (self.slice(row.mountpoint), self.slice(row.client_id));
         let mut reader = Reader {
             frame: &self.frame,
             at: row.cells as usize,
         };
         for _ in 0..self.width {
             // Checked by `decode`: a failure here cannot happen, and would read as null.
-            cells.push(reader.cell().unwrap_or(Value::Null));
+            cells.push(reader.cell(key).unwrap_or(Value::Null));
         }
     }
 
@@ -288,8 +295,14 @@ impl<'a> Reader<'a> {
             .ok_or(WireError("text"))
     }
 
-    fn cell(&mut self) -> Result<Value<'a>, WireError> {
+    /// A cell of the row of `(mountpoint, client id)`.
+    fn cell(
+        &mut self,
+        (mountpoint, client_id): (&'a str, &'a str),
+    ) -> Result<Value<'a>, WireError> {
         Ok(match self.byte()? {
+            CLIENT_ID => Value::text(client_id),
+            MOUNTPOINT => Value::text(mountpoint),
             NULL => Value::Null,
             FALSE => Value::Bool(false),
             TRUE => Value::Bool(true),

@@ -31,7 +31,7 @@ fn sample() -> Vec<u8> {
     ];
     writer.push("", "c1", &row);
     let row: Vec<Cell> = vec![
-        Cell::Str(String::new()),
+        Cell::Str("mp".into()),
         Cell::Int(i64::MAX),
         Cell::Bool(false),
         Cell::Int(i64::MIN),
@@ -61,7 +61,7 @@ fn replies_round_trip() {
     assert_eq!(
         cells,
         vec![
-            Value::text(""),
+            Value::text("mp"),
             Value::Int(i64::MAX),
             Value::Bool(false),
             Value::Int(i64::MIN)
@@ -87,7 +87,7 @@ fn malformed_frames_are_refused() {
     version[0] = 9;
     assert!(ReplyPage::decode(version, 4).is_err());
     let mut tag = good.clone();
-    tag[1 + 1 + 1 + 1 + 2] = 77; // the first cell's tag
+    tag[1 + 1 + 1 + 1 + 2] = 77; // the first cell's tag (the client id's)
     assert!(ReplyPage::decode(tag, 4).is_err());
     let mut lying = good.clone();
     let at = lying.len() - 4;
