@@ -268,5 +268,13 @@ async fn a_client_id_moving_to_another_node_takes_its_session_over() {
     n3.process.signal("CONT");
     assert_eq!(rows, [&everyone[..2], &everyone[3..]].concat());
     assert!(took < Duration::from_secs(3), "{took:?}");
-    drop((n1, n2, n3));
+    show_until(&n1, listing, &everyone).await;
+
+    // A killed node: the rest answer at once, without it.
+    drop(n3);
+    let start = Instant::now();
+    let rows = show(&n2, &format!("{listing}&--rowtimeout=300")).await;
+    assert_eq!(rows, [&everyone[..2], &everyone[3..]].concat());
+    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    drop((n1, n2));
 }
