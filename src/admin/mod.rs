@@ -23,6 +23,7 @@ pub mod retain;
 pub mod session;
 pub mod session_cluster;
 pub mod session_fields;
+pub mod session_leave;
 pub mod session_show;
 pub mod session_wire;
 mod table;

@@ -138,6 +138,10 @@ pub(super) async fn launch(
         node.clone(),
         stop_rx.clone(),
     )));
+    servers.push(tokio::spawn(crate::admin::session_leave::serve(
+        node.clone(),
+        stop_rx.clone(),
+    )));
     servers.push(tokio::spawn(crate::admin_socket::serve(
         bound.admin,
         node.clone(),

@@ -275,6 +275,65 @@ async fn a_client_id_moving_to_another_node_takes_its_session_over() {
     let start = Instant::now();
     let rows = show(&n2, &format!("{listing}&--rowtimeout=300")).await;
     assert_eq!(rows, [&everyone[..2], &everyone[3..]].concat());
-    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
     drop((n1, n2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_leaving_with_kill_sessions_moves_its_persistent_sessions() {
+    let root = tempfile::tempdir().expect("data root");
+    let [n1, n2, n3] = cluster(root.path(), "sl").await;
+    let (mut q1, _) = connect(&n3, "q1", false).await;
+    q1.client
+        .subscribe("q/t", QoS::AtLeastOnce)
+        .await
+        .expect("subscribe queued");
+    wait_for(&mut q1.events, "SUBACK", |e| {
+        matches!(e, Ok(Event::Incoming(Packet::SubAck(_))))
+    })
+    .await;
+    crate::mqtt_support::disconnect(q1).await;
+    let (mut publisher, _) = connect(&n3, "q3", true).await;
+    publish(&mut publisher, "q/t", "queued").await;
+    let (mut q2, _) = connect(&n3, "q2", false).await;
+    let on_n3 = [row("q1", &n3), row("q2", &n3), row("q3", &n3)];
+    show_until(&n1, "--client_id&--node", &on_n3).await;
+
+    let (status, body) = get(
+        &n1,
+        &format!("/api/v1/cluster/leave?node={}&--kill_sessions", n3.node()),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Migrated 2/2 queues and 1/1 messages"),
+        "{body}"
+    );
+    assert!(body.contains("Done"), "{body}");
+    closed(&mut q2, "q2 closed").await;
+    closed(&mut publisher, "q3 closed").await;
+    assert!(
+        std::net::TcpStream::connect(n3.mqtt).is_err(),
+        "n3 still serves MQTT"
+    );
+    // In turn to the remaining nodes, offline; the clean session is gone.
+    let moved = [
+        format!("client_id=q1,is_online=false,node={}", n1.node()),
+        format!("client_id=q2,is_online=false,node={}", n2.node()),
+    ];
+    show_until(&n2, "--client_id&--node&--is_online", &moved).await;
+    // The queue moved with its message: q1 gets it, here through a takeover from n1.
+    let (mut q1, present) = connect(&n2, "q1", false).await;
+    assert!(present);
+    events_until(
+        &mut q1.events,
+        "the queued message",
+        |e| matches!(e, Ok(Event::Incoming(Packet::Publish(p))) if p.payload.as_ref() == b"queued"),
+    )
+    .await;
+    drop((n1, n2, n3));
 }

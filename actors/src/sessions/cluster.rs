@@ -1,8 +1,9 @@
 //! Sessions across the cluster: `session disconnect` reaches every node, and a client that
 //! connects here takes its session over from whichever node held it (one session per client
 //! id cluster-wide): that node closes the connection as in a takeover and, without a clean
-//! start, hands the subscriptions and queued messages over. Frames are CBOR; a malformed one
-//! is refused with an error.
+//! start, hands the subscriptions and queued messages over. A node that leaves the cluster
+//! moves its persistent sessions to the others ([`SessionsHandle::move_away`]). Frames are
+//! CBOR; a malformed one is refused with an error.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 
 use super::message::{encode, SessionKey};
+use super::queue::QueueLimits;
 use super::registry::Handover;
 use super::{SessionsHandle, SessionsMessage, NAME};
 use crate::call::{call, DEFAULT_CALL_TIMEOUT};
@@ -21,6 +23,8 @@ use crate::slot::ActorSlot;
 pub const DISCONNECT_TOPIC: &str = "session.disconnect";
 /// A client connected on the sending node: answers the CBOR of `Option<Handover>`.
 pub const HANDOVER_TOPIC: &str = "session.handover";
+/// A leaving node gives the receiving one a persistent session: CBOR of an `AdoptFrame`.
+pub const ADOPT_TOPIC: &str = "session.adopt";
 /// How long a connecting client waits for the other nodes to give its session up.
 const HANDOVER_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -51,6 +55,25 @@ impl KeyFrame {
     }
 }
 
+/// A session a leaving node gives away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct AdoptFrame {
+    mountpoint: String,
+    client_id: String,
+    handed: Handover,
+}
+
+/// What [`SessionsHandle::move_away`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Moved {
+    /// Persistent sessions (queues) now kept by another node.
+    pub queues: usize,
+    /// Their messages.
+    pub messages: usize,
+    /// Sessions no node took (closed here, and lost).
+    pub failed: usize,
+}
+
 impl SessionsHandle {
     /// Joins the cluster of `peers`: answers the other nodes' disconnects and handovers, and
     /// reaches them from [`SessionsHandle::disconnect`] and from new connections. Only the
@@ -69,6 +92,64 @@ impl SessionsHandle {
             HANDOVER_TOPIC,
             Arc::new(move |_from, body| handover(slot.clone(), &body)),
         );
+        let (slot, limits) = (self.slot.clone(), self.shared.limits);
+        peers.on_call(
+            ADOPT_TOPIC,
+            Arc::new(move |_from, body| adopt(&slot, limits, &body)),
+        );
+    }
+
+    /// This node leaves the cluster: every session is closed (as in a takeover) and each
+    /// persistent one moves, with its subscriptions and messages, to the other running nodes
+    /// in turn. Refused when no other node runs.
+    pub async fn move_away(&self) -> Result<Moved, String> {
+        let peers = self
+            .shared
+            .peers
+            .get()
+            .ok_or("this node is not in a cluster")?;
+        let targets = peers.connected();
+        if targets.is_empty() {
+            return Err("no other running cluster node to move the sessions to".to_owned());
+        }
+        let mut moved = Moved::default();
+        let keys: Vec<SessionKey> = self.sessions().keys().cloned().collect();
+        for key in keys {
+            let (mountpoint, client_id) = (key.mountpoint.clone(), key.client_id.clone());
+            let handed = call(&self.slot.get(), NAME, DEFAULT_CALL_TIMEOUT, |reply| {
+                SessionsMessage::Handover {
+                    key,
+                    keep: true,
+                    reply,
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            let Some(handed) = handed.filter(|h| h.expiry_secs != Some(0)) else {
+                continue;
+            };
+            let messages = handed.messages.len();
+            let target = &targets[(moved.queues + moved.failed) % targets.len()];
+            let frame = encode(&AdoptFrame {
+                mountpoint,
+                client_id,
+                handed,
+            });
+            match peers
+                .call(target, ADOPT_TOPIC, frame, DEFAULT_CALL_TIMEOUT)
+                .await
+            {
+                Ok(_) => {
+                    moved.queues += 1;
+                    moved.messages += messages;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "a session of this leaving node was lost");
+                    moved.failed += 1;
+                }
+            }
+        }
+        Ok(moved)
     }
 
     /// Disconnects the client on every other running node; answers whether one had it.
@@ -162,6 +243,22 @@ fn handover(slot: ActorSlot<SessionsMessage>, body: &[u8]) -> CallFuture {
         .map_err(|e| e.to_string())?;
         Ok(encode(&handed))
     })
+}
+
+fn adopt(slot: &ActorSlot<SessionsMessage>, limits: QueueLimits, body: &[u8]) -> CallFuture {
+    let frame: Result<AdoptFrame, String> = ciborium::from_reader(body)
+        .map_err(|_| "malformed session frame (a node of another version?)".to_owned());
+    let sent = frame.and_then(|frame| {
+        let message = SessionsMessage::Adopt {
+            key: SessionKey::new(&frame.mountpoint, &frame.client_id),
+            handed: Box::new(frame.handed),
+            limits,
+        };
+        slot.get()
+            .cast(message)
+            .map_err(|_| format!("the {NAME} is not running"))
+    });
+    Box::pin(async move { sent.map(|()| Vec::new()) })
 }
 
 #[cfg(test)]

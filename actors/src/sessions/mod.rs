@@ -24,6 +24,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
+pub use cluster::Moved;
 pub use connect::{refusal, AllowedProtocols, ConnectPolicy, Refusal};
 pub use connection::{ConnectionSettings, SessionSettings};
 pub use message::{now_ms, Message, RetainHandling, SessionKey, SubOptions};
@@ -104,6 +105,15 @@ pub enum SessionsMessage {
         keep: bool,
         /// What the session held; `None` if there was none (or not `keep`).
         reply: RpcReplyPort<Option<Handover>>,
+    },
+    /// Keeps the session of a node that left, offline, here.
+    Adopt {
+        /// Which session.
+        key: SessionKey,
+        /// What it held.
+        handed: Box<Handover>,
+        /// The queue limits for it.
+        limits: QueueLimits,
     },
     /// Answers once every message sent before it was handled (connections' last detaches).
     Flush {
@@ -211,6 +221,15 @@ impl Actor for SessionsActor {
             }
             SessionsMessage::Handover { key, keep, reply } => {
                 let _ = reply.send(state.handover(&key, keep));
+            }
+            SessionsMessage::Adopt {
+                key,
+                handed,
+                limits,
+            } => {
+                if let Some(timer) = state.adopt(&key, *handed, limits, now_ms()) {
+                    start_timer(&myself, timer);
+                }
             }
             SessionsMessage::Flush { reply } => {
                 let _ = reply.send(());

@@ -1,11 +1,15 @@
 //! A session moving between nodes: the node that held it gives it up ([`SessionsState::handover`]:
 //! the connection is closed as in a takeover, the session leaves this node), and the node the
-//! client connected to takes in its subscriptions and messages ([`SessionsState::inherit`]).
+//! client connected to takes in its subscriptions and messages ([`SessionsState::inherit`]), or,
+//! when a node leaves the cluster, a remaining node keeps it offline ([`SessionsState::adopt`]).
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kick, SessionsState};
+use super::{Kick, SessionsState, Timer};
+use crate::metrics::Counter;
 use crate::sessions::message::{Message, SessionKey, SubOptions};
+use crate::sessions::persist::{self, SessionRecord};
+use crate::sessions::queue::QueueLimits;
 
 /// What a persistent session brings to the node its client moved to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +20,9 @@ pub struct Handover {
     pub messages: Vec<Message>,
     /// When it was created, POSIX milliseconds.
     pub started_at_ms: i64,
+    /// Seconds it outlives its connection (`None`: never expires).
+    #[serde(default)]
+    pub expiry_secs: Option<u64>,
 }
 
 impl SessionsState {
@@ -38,6 +45,7 @@ impl SessionsState {
                 .collect(),
             messages: entry.queue.messages(),
             started_at_ms: entry.started_at_ms,
+            expiry_secs: persist::expiry_secs(entry.expiry),
         });
         self.remove(key, true);
         handed
@@ -60,5 +68,41 @@ impl SessionsState {
             );
             entry.subscriptions.insert(filter, options);
         }
+    }
+
+    /// Keeps a session of a node that left, offline, here (added to one of the same key);
+    /// answers the expiry timer to start.
+    pub fn adopt(
+        &mut self,
+        key: &SessionKey,
+        handed: Handover,
+        limits: QueueLimits,
+        now_ms: i64,
+    ) -> Option<Timer> {
+        if self.sessions.contains_key(key) {
+            self.inherit(key, handed);
+            self.republish(key);
+            return None;
+        }
+        let record = SessionRecord {
+            subscriptions: Vec::new(),
+            expiry_secs: handed.expiry_secs,
+            started_at_ms: handed.started_at_ms,
+            offline_since_ms: Some(now_ms),
+        };
+        let generation = self.generation();
+        self.metrics.count_one(Counter::QueueSetup);
+        self.offline_entry(key, &record, limits, generation);
+        self.inherit(key, handed);
+        if let (Some(store), Some(entry)) = (&self.store, self.sessions.get(key)) {
+            entry.queue.persist_offline(store, key);
+        }
+        self.republish(key);
+        let delay = record.remaining(now_ms)?;
+        Some(Timer {
+            delay,
+            key: key.clone(),
+            generation,
+        })
     }
 }

@@ -249,3 +249,30 @@ fn an_online_session_handed_over_is_kicked_and_ends_here() {
     assert_eq!(kicked.try_recv(), Ok(Kick::TakenOver));
     assert!(state.is_empty() && routes.is_empty());
 }
+
+#[test]
+fn a_session_of_a_leaving_node_is_adopted_offline_with_its_expiry() {
+    let (mut state, routes, published) = state();
+    let handed = Handover {
+        subscriptions: vec![("t".to_owned(), SubOptions::v3(1))],
+        messages: vec![message("t")],
+        started_at_ms: 5,
+        expiry_secs: Some(60),
+    };
+    let limits = QueueLimits::default();
+    let timer = state.adopt(&key("a"), handed.clone(), limits, 1_000);
+    assert_eq!(timer.map(|t| t.delay), Some(Duration::from_secs(60)));
+    let view = published.load()[&key("a")].clone();
+    assert!(view.online.is_none());
+    assert_eq!(view.started_at_ms, 5);
+    assert_eq!(view.queue_stats().waiting, 1);
+    assert_eq!(routes.route("", &message("t"), false).matched, 1);
+    // A second one for the same client adds to it.
+    let never = Handover {
+        expiry_secs: None,
+        ..handed
+    };
+    assert_eq!(state.adopt(&key("a"), never, limits, 2_000), None);
+    assert_eq!(published.load()[&key("a")].queue_stats().waiting, 3);
+    assert_eq!(state.len(), 1);
+}
