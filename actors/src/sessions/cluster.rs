@@ -15,7 +15,7 @@ use super::message::{encode, SessionKey};
 use super::queue::QueueLimits;
 use super::registry::Handover;
 use super::{SessionsHandle, SessionsMessage, NAME};
-use crate::call::{call, DEFAULT_CALL_TIMEOUT};
+use crate::call::{call, CallError, DEFAULT_CALL_TIMEOUT};
 use crate::cluster::{CallFuture, Peers};
 use crate::slot::ActorSlot;
 
@@ -150,6 +150,28 @@ impl SessionsHandle {
             }
         }
         Ok(moved)
+    }
+
+    /// `session disconnect`: closes the client's connection (the session stays unless
+    /// `cleanup`), on whichever cluster node holds it. Answers whether there was such a session.
+    pub async fn disconnect(&self, key: SessionKey, cleanup: bool) -> Result<bool, CallError> {
+        let (here, elsewhere) = tokio::join!(
+            self.disconnect_here(key.clone(), cleanup),
+            self.disconnect_elsewhere(&key, cleanup)
+        );
+        Ok(here? || elsewhere)
+    }
+
+    /// [`SessionsHandle::disconnect`] on this node only.
+    async fn disconnect_here(&self, key: SessionKey, cleanup: bool) -> Result<bool, CallError> {
+        call(&self.slot.get(), NAME, DEFAULT_CALL_TIMEOUT, |reply| {
+            SessionsMessage::Disconnect {
+                key,
+                cleanup,
+                reply,
+            }
+        })
+        .await
     }
 
     /// Disconnects the client on every other running node; answers whether one had it.

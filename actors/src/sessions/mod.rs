@@ -353,28 +353,6 @@ impl SessionsHandle {
         }
     }
 
-    /// `session disconnect`: closes the client's connection (the session stays unless
-    /// `cleanup`), on whichever cluster node holds it. Answers whether there was such a session.
-    pub async fn disconnect(&self, key: SessionKey, cleanup: bool) -> Result<bool, CallError> {
-        let (here, elsewhere) = tokio::join!(
-            self.disconnect_here(key.clone(), cleanup),
-            self.disconnect_elsewhere(&key, cleanup)
-        );
-        Ok(here? || elsewhere)
-    }
-
-    /// [`SessionsHandle::disconnect`] on this node only.
-    async fn disconnect_here(&self, key: SessionKey, cleanup: bool) -> Result<bool, CallError> {
-        call(&self.slot.get(), NAME, DEFAULT_CALL_TIMEOUT, |reply| {
-            SessionsMessage::Disconnect {
-                key,
-                cleanup,
-                reply,
-            }
-        })
-        .await
-    }
-
     /// `session unsubscribe`: removes one subscription of a session. Answers whether it existed.
     pub async fn unsubscribe_client(
         &self,
