@@ -9,19 +9,17 @@
 
 #[path = "support/load.rs"]
 mod load;
+#[path = "support/sessions.rs"]
+mod sessions;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 use vmq_node::admin::{self, CommandLine};
 
 use load::{load, start_node, Figures};
+use sessions::open_sessions;
 
 const CONNECTIONS: usize = 64;
-/// MQTT connections opened at once while the sessions are set up.
-const CONNECT_BATCH: usize = 500;
 const QUERIES: &[&str] = &[
     "/api/v1/session/show?--limit=1000",
     "/api/v1/session/show?--limit=1000&--offset=8500",
@@ -49,7 +47,7 @@ async fn run(online: usize, offline: usize, round: Duration, rounds: usize) {
     let (node, key) = start_node(&dir, "127.0.0.1:0").await;
     let mqtt = node.mqtt_addrs()[0].1;
     let started = Instant::now();
-    let connected = open_sessions(mqtt, online, offline).await;
+    let connected = open_sessions(mqtt, "bench-", online, offline).await;
     let sessions = &node.node().sessions;
     let deadline = Instant::now() + Duration::from_secs(60);
     while sessions
@@ -117,48 +115,4 @@ async fn in_process(node: &vmq_node::node::Node, path: &str) {
         build.as_micros() / runs,
         render.as_micros() / runs
     );
-}
-
-/// Connects `online + offline` MQTT 3.1.1 clients `bench-00000`…; the last `offline` ones
-/// have persistent sessions and hang up after their CONNACK. Answers the open connections.
-async fn open_sessions(mqtt: SocketAddr, online: usize, offline: usize) -> Vec<TcpStream> {
-    let mut open = Vec::with_capacity(online);
-    let ids: Vec<usize> = (0..online + offline).collect();
-    for batch in ids.chunks(CONNECT_BATCH) {
-        let connects = batch
-            .iter()
-            .map(|&i| connect(mqtt, format!("bench-{i:05}"), i < online));
-        for (stream, keep) in futures_util::future::join_all(connects).await {
-            if keep {
-                open.push(stream);
-            }
-        }
-    }
-    open
-}
-
-/// One CONNECT (keep-alive off; clean session when `clean`) and its accepting CONNACK.
-async fn connect(mqtt: SocketAddr, id: String, clean: bool) -> (TcpStream, bool) {
-    let mut body = vec![
-        0,
-        4,
-        b'M',
-        b'Q',
-        b'T',
-        b'T',
-        4,
-        if clean { 0x02 } else { 0x00 },
-        0,
-        0,
-    ];
-    body.extend(u16::try_from(id.len()).expect("short id").to_be_bytes());
-    body.extend(id.as_bytes());
-    let mut packet = vec![0x10, u8::try_from(body.len()).expect("short packet")];
-    packet.extend(body);
-    let mut stream = TcpStream::connect(mqtt).await.expect("connect");
-    stream.write_all(&packet).await.expect("CONNECT");
-    let mut ack = [0u8; 4];
-    stream.read_exact(&mut ack).await.expect("CONNACK");
-    assert_eq!((ack[0], ack[3]), (0x20, 0), "{id} refused");
-    (stream, clean)
 }

@@ -3,7 +3,8 @@
 use super::args::{ArgSpec, Args, FlagSpec, FlagValue};
 use super::cmdline::CommandLine;
 use super::error::AdminError;
-use super::reply::{Reply, Table};
+use super::reply::{Element, Reply, Table};
+use super::session_leave::{LEAVE_TIMEOUT, LEAVE_TOPIC};
 use crate::node::Node;
 use vmq_actors::{parse_discovery_node, LeaveOutcome, NodeName};
 
@@ -115,7 +116,9 @@ pub const LEAVE_USAGE: &str = "Usage: vmq-admin cluster leave node=<Node> [-k | 
   Options
 
     -k, --kill_sessions
-      Also close the running node's sessions and move their queues: not supported yet.
+      Also close the running node's connections and move its persistent sessions
+      (subscriptions, queued messages) to the remaining running nodes. The node keeps
+      running, out of service and a member, until it is stopped and left as a down node.
     -i, --summary-interval=<seconds>
     -t, --timeout=<seconds>
       Accepted for VerneMQ compatibility.
@@ -187,11 +190,18 @@ impl Leave {
                 "{} is not a member of the cluster (see cluster show)",
                 self.node
             ))),
-            LeaveOutcome::Running if self.kill_sessions => Err(AdminError::Conflict(format!(
-                "{} is running: --kill_sessions (closing and moving its sessions) is not supported \
-                 yet; leave without it to stop its listeners, or stop the node first",
-                self.node
-            ))),
+            LeaveOutcome::Running if self.kill_sessions => {
+                let peers = node.cluster.peers();
+                let summary = peers
+                    .call(&self.node, LEAVE_TOPIC, Vec::new(), LEAVE_TIMEOUT)
+                    .await
+                    .map_err(|e| AdminError::Unavailable(e.to_string()))?;
+                let summary = String::from_utf8_lossy(&summary).into_owned();
+                Ok(Reply(vec![
+                    Element::Text(summary),
+                    Element::Text("Done".to_owned()),
+                ]))
+            }
             LeaveOutcome::Running => Ok(Reply::text(LISTENERS_STOPPED)),
         }
     }

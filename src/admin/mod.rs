@@ -22,8 +22,11 @@ pub mod render;
 pub mod reply;
 pub mod retain;
 pub mod session;
+pub mod session_cluster;
 pub mod session_fields;
+pub mod session_leave;
 pub mod session_show;
+pub mod session_wire;
 mod table;
 pub mod trace;
 
@@ -151,7 +154,7 @@ impl Command {
             Command::PluginDisable(cmd) => cmd.execute(node).await,
             Command::RetainShow(cmd) => Ok(cmd.execute(node)),
             Command::RetainDelete(cmd) => Ok(cmd.execute(node)),
-            Command::SessionShow(cmd) => Ok(cmd.execute(node)),
+            Command::SessionShow(cmd) => Ok(cmd.execute(node).await),
             Command::SessionDisconnect(cmd) => cmd.execute(node).await,
             Command::SessionReauthorize(cmd) => cmd.execute(node).await,
             Command::SessionUnsubscribe(cmd) => cmd.execute(node).await,

@@ -208,15 +208,26 @@ impl<F: Field> Query<F> {
         skip: usize,
         visit: &mut dyn FnMut(&dyn RowCells),
     ) {
+        self.visit_rows(rows, skip, &mut |_, cells| visit(cells));
+    }
+
+    /// [`Query::visit`] after skipping `skip` matching rows, with each row beside its cells.
+    pub fn visit_rows<R: Row<F>>(
+        &self,
+        rows: impl IntoIterator<Item = R>,
+        skip: usize,
+        visit: &mut dyn FnMut(&R, &dyn RowCells),
+    ) {
         if self.limit == 0 {
             return;
         }
         let mut visited = 0;
         for row in rows.into_iter().filter(|r| self.matches(r)).skip(skip) {
-            visit(&Selected {
+            let cells = Selected {
                 row: &row,
                 columns: &self.columns,
-            });
+            };
+            visit(&row, &cells);
             visited += 1;
             if visited == self.limit {
                 break;

@@ -13,9 +13,9 @@ use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 use vmq_actors::sessions::SessionIndex;
 use vmq_actors::sessions::{Message, QueueStats, SubOptions};
-use vmq_actors::SessionView;
+use vmq_actors::{SessionKey, SessionView};
 
-use super::cmdline::CommandLine;
+use super::cmdline::{CommandLine, Flag};
 use super::error::AdminError;
 use super::query::{Query, Row, Value};
 use super::reply::{Reply, RowCells, RowSource, Table};
@@ -32,9 +32,10 @@ pub const SHOW_USAGE: &str = "Usage: vmq-admin session show [--limit=<NumberOfRe
   A subscription field (topic, qos, rap, no_local) gives one row per subscription; a
   message field (msg_ref, msg_qos, routing_key, dup, payload) one row per queued message.
 
-  --limit=<N>        at most N rows (default 100)
-  --offset=<N>       skip the first N rows, ordered by mountpoint and client_id
-  --rowtimeout=<ms>  accepted for compatibility (rows come from a snapshot)
+  --limit=<N>        at most N rows (default 100), over the whole cluster
+  --offset=<N>       skip the first N rows, ordered by mountpoint, client_id and node
+  --rowtimeout=<ms>  in a cluster, how long each node may take to answer (default 100);
+                     a node that answers late adds no rows (the node asked logs a warning)
 
   Fields: clean_session, client_id, deliver_mode, dup, is_offline, is_online, is_plugin,
   mountpoint, msg_qos, msg_ref, no_local, node, num_sessions, offline_messages,
@@ -47,30 +48,41 @@ pub const SHOW_USAGE: &str = "Usage: vmq-admin session show [--limit=<NumberOfRe
 #[derive(Debug)]
 pub struct Show {
     query: Query<SessionField>,
+    /// The field flags as given: what the other nodes of a cluster are asked with.
+    fields: Vec<Flag>,
 }
 
 impl Show {
     /// Reads the field flags, `--limit`, `--offset` and `--rowtimeout`.
     pub fn parse(line: &CommandLine) -> Result<Self, AdminError> {
-        Query::parse(line, SHOW_USAGE).map(|query| Self { query })
+        let query = Query::parse(line, SHOW_USAGE)?;
+        let fields = line
+            .flags
+            .iter()
+            .filter(|f| f.short || !matches!(f.name.as_str(), "limit" | "offset" | "rowtimeout"))
+            .cloned()
+            .collect();
+        Ok(Self { query, fields })
     }
 
-    /// The table: its rows are read from the session index snapshot as it is rendered.
-    pub fn execute(self, node: &Node) -> Reply {
-        let columns: Vec<&'static str> = self.query.column_names().collect();
-        let listing = Listing {
-            index: node.sessions.sessions(),
-            node: node.name().to_string(),
-            per_subscription: self.query.uses(|f| f.group() == Group::Subscription),
-            per_message: self.query.uses(|f| f.group() == Group::Message),
-            query: self.query,
-        };
-        Reply::table(Table::lazy(columns, Arc::new(listing)))
+    /// The table: alone, its rows are read from the session index snapshot as it is rendered;
+    /// in a cluster, every running node is asked for its rows (see `session_cluster.rs`).
+    pub async fn execute(self, node: &Node) -> Reply {
+        if node.cluster.peers().connected().is_empty() {
+            let columns: Vec<&'static str> = self.query.column_names().collect();
+            let listing = Listing::new(
+                node.sessions.sessions(),
+                node.name().to_string(),
+                self.query,
+            );
+            return Reply::table(Table::lazy(columns, Arc::new(listing)));
+        }
+        super::session_cluster::show(node, self.fields, self.query).await
     }
 }
 
 /// The rows of one `session show`: a snapshot of the index and the query.
-struct Listing {
+pub(super) struct Listing {
     index: Arc<SessionIndex>,
     node: String,
     query: Query<SessionField>,
@@ -78,19 +90,38 @@ struct Listing {
     per_message: bool,
 }
 
-impl RowSource for Listing {
-    fn for_each(&self, visit: &mut dyn FnMut(&dyn RowCells)) {
+impl Listing {
+    /// The rows of `query` over `index` on the node named `node`.
+    pub(super) fn new(index: Arc<SessionIndex>, node: String, query: Query<SessionField>) -> Self {
+        Self {
+            index,
+            node,
+            per_subscription: query.uses(|f| f.group() == Group::Subscription),
+            per_message: query.uses(|f| f.group() == Group::Message),
+            query,
+        }
+    }
+
+    /// Calls `visit` with each row and its session's key, in (mountpoint, client id) order.
+    pub(super) fn visit_keyed(&self, visit: &mut dyn FnMut(&SessionKey, &dyn RowCells)) {
         let sessions = self.index.values();
+        let mut keyed = |row: &SessionRow<'_>, cells: &dyn RowCells| visit(&row.view.key, cells);
         if !self.per_subscription && !self.per_message && self.query.unfiltered() {
             // One row per session and none filtered out: skip sessions, not rows.
             let rows = sessions
                 .skip(self.query.offset)
                 .map(|view| SessionRow::new(view, &self.node));
-            return self.query.visit_skipped(rows, visit);
+            return self.query.visit_rows(rows, 0, &mut keyed);
         }
         let rows = sessions
             .flat_map(|view| expand(view, &self.node, self.per_subscription, self.per_message));
-        self.query.visit(rows, visit);
+        self.query.visit_rows(rows, self.query.offset, &mut keyed);
+    }
+}
+
+impl RowSource for Listing {
+    fn for_each(&self, visit: &mut dyn FnMut(&dyn RowCells)) {
+        self.visit_keyed(&mut |_, cells| visit(cells));
     }
 
     fn rows_hint(&self) -> usize {

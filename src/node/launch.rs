@@ -149,6 +149,10 @@ pub(super) async fn launch(
             stop_rx.clone(),
         )));
     }
+    servers.push(tokio::spawn(crate::admin::session_leave::serve(
+        node.clone(),
+        stop_rx.clone(),
+    )));
     servers.push(tokio::spawn(crate::admin_socket::serve(
         bound.admin,
         node.clone(),
@@ -207,6 +211,7 @@ async fn start_actors(
         .await
         .map_err(StartError::Data)?;
     sessions.join_cluster(cluster.peers());
+    crate::admin::session_cluster::serve(cluster.peers(), sessions.published_index());
     let metrics = Arc::new(NodeMetrics::new(
         &settings.current().nodename().to_string(),
         settings.current().prometheus_namespace(),

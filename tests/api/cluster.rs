@@ -78,11 +78,6 @@ fn a_silent_member_goes_down_until_it_speaks_again_and_a_dead_one_can_leave() {
     drop(n3); // SIGKILL
     n1.wait_show(&n3_down, DOWN_WITHIN);
     let leave = |who: &str| n1.get(&format!("/api/v1/cluster/leave?node={who}"));
-    let (status, body) = n1.get(&format!(
-        "/api/v1/cluster/leave?node={}&--kill_sessions",
-        n2.node()
-    ));
-    assert_eq!(status, 409, "moving sessions is not supported yet: {body}");
     assert_eq!(leave("nobody@127.0.0.1").0, 404);
     let (status, body) = n1.get("/api/v1/cluster/leave");
     assert_eq!(status, 400, "{body}");

@@ -8,9 +8,7 @@ use std::time::Duration;
 use rumqttc::QoS;
 
 use crate::cluster_keys::{create, until_works, works};
-use crate::cluster_routing::{
-    connect, gets_retained, payloads_until, until_routed, wait_retained,
-};
+use crate::cluster_routing::{connect, gets_retained, payloads_until, until_routed, wait_retained};
 use crate::cluster_support::{Member, DOWN_WITHIN};
 use crate::mqtt_support::{publish, subscribe_at};
 use crate::process::{DEADLINE, KEY};

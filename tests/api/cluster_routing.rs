@@ -67,7 +67,11 @@ async fn next_payload(client: &mut V4Client, wait: Duration) -> Option<String> {
 }
 
 /// Publishes probes to `topic` until every subscriber got one: the routes are in place.
-pub(crate) async fn until_routed(publisher: &V4Client, topic: &str, subscribers: &mut [&mut V4Client]) {
+pub(crate) async fn until_routed(
+    publisher: &V4Client,
+    topic: &str,
+    subscribers: &mut [&mut V4Client],
+) {
     let start = Instant::now();
     for subscriber in subscribers.iter_mut() {
         loop {

@@ -15,6 +15,7 @@ mod cluster;
 mod cluster_keys;
 mod cluster_partition;
 mod cluster_routing;
+mod cluster_sessions;
 mod cluster_status;
 mod cluster_support;
 mod cluster_tls;

@@ -146,7 +146,12 @@ impl Running {
     }
 
     /// [`Self::start_with`] with `env` variables set for the process.
-    pub fn start_with_env(dir: TempDir, data_dir: &Path, extra: &str, env: &[(&str, &str)]) -> Self {
+    pub fn start_with_env(
+        dir: TempDir,
+        data_dir: &Path,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let data_dir = data_dir.to_path_buf();
         let text = format!("{}{extra}\n", serving_config(&data_dir));
         let path = write_config(dir.path(), &text);

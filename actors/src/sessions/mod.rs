@@ -1,6 +1,7 @@
 //! The session registry actor (sessions by client id, takeover, subscriptions, expiry, wills)
 //! and its handle; publishes route through the shared routing table without a message.
 
+mod cluster;
 mod connect;
 mod connection;
 mod message;
@@ -16,20 +17,21 @@ mod wire_checks;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
+pub use cluster::Moved;
 pub use connect::{refusal, AllowedProtocols, ConnectPolicy, Refusal};
 pub use connection::{ConnectionSettings, SessionSettings};
 pub(crate) use message::encode as encode_record;
 pub use message::{now_ms, Message, RetainHandling, SessionKey, SubOptions};
 pub use queue::{QueueLimits, QueueStats};
 use registry::{AttachRequest, Attached, SessionsState, Timer, Will};
-pub use registry::{SessionExpiry, SessionId};
+pub use registry::{Handover, SessionExpiry, SessionId};
 pub use routes::{Routed, Routes};
 pub use snapshot::{OnlineInfo, SessionIndex, SessionView};
 
@@ -95,6 +97,25 @@ pub enum SessionsMessage {
         /// Whether the session existed.
         reply: RpcReplyPort<bool>,
     },
+    /// The client connected to another node: close its connection here, delete the session,
+    /// and answer what it held if `keep` (the other node resumes it).
+    Handover {
+        /// Which session.
+        key: SessionKey,
+        /// Answer the subscriptions and messages (no clean start over there).
+        keep: bool,
+        /// What the session held; `None` if there was none (or not `keep`).
+        reply: RpcReplyPort<Option<Handover>>,
+    },
+    /// Keeps the session of a node that left, offline, here.
+    Adopt {
+        /// Which session.
+        key: SessionKey,
+        /// What it held.
+        handed: Box<Handover>,
+        /// The queue limits for it.
+        limits: QueueLimits,
+    },
     /// Answers once every message sent before it was handled (connections' last detaches).
     Flush {
         /// Acknowledgement.
@@ -121,6 +142,8 @@ pub struct SessionsShared {
     limits: QueueLimits,
     /// `trace client`: the running traces, tapped by every connection's codec.
     traces: Arc<TraceHub>,
+    /// The other nodes, once the registry joined the cluster (see `cluster.rs`).
+    peers: Arc<OnceLock<Peers>>,
 }
 
 /// The actor; it holds no data.
@@ -197,6 +220,18 @@ impl Actor for SessionsActor {
             } => {
                 let _ = reply.send(state.disconnect(&key, cleanup));
             }
+            SessionsMessage::Handover { key, keep, reply } => {
+                let _ = reply.send(state.handover(&key, keep));
+            }
+            SessionsMessage::Adopt {
+                key,
+                handed,
+                limits,
+            } => {
+                if let Some(timer) = state.adopt(&key, *handed, limits, now_ms()) {
+                    start_timer(&myself, timer);
+                }
+            }
             SessionsMessage::Flush { reply } => {
                 let _ = reply.send(());
             }
@@ -250,6 +285,7 @@ impl SessionsHandle {
             store,
             limits,
             traces: Arc::default(),
+            peers: Arc::default(),
         };
         let arguments = shared.clone();
         let slot =
@@ -262,14 +298,20 @@ impl SessionsHandle {
         self.shared.published.load_full()
     }
 
+    /// Where [`SessionsHandle::sessions`] reads from, for a holder (a peer handler) that must
+    /// not keep the rest of the registry (its store) alive.
+    pub fn published_index(&self) -> Arc<ArcSwap<SessionIndex>> {
+        Arc::clone(&self.shared.published)
+    }
+
     /// The routing table.
     pub fn routes(&self) -> &Routes {
         &self.shared.routes
     }
 
-    /// Joins the routing table and the retained messages to the cluster of `peers`: peers hear
+    /// Links the routing table and the retained messages to the cluster of `peers`: peers hear
     /// of this node's subscriptions and retained messages, publishes reach their subscribers.
-    pub fn join_cluster(&self, peers: &Peers) {
+    fn link_routes(&self, peers: &Peers) {
         let shared = &self.shared;
         let metrics = Arc::clone(&shared.metrics);
         crate::router::link::start(&shared.routes, &shared.retained, metrics, peers);
@@ -318,19 +360,6 @@ impl SessionsHandle {
                 tracing::error!(%error, "the session store did not close cleanly");
             }
         }
-    }
-
-    /// `session disconnect`: closes the client's connection (the session stays unless
-    /// `cleanup`). Answers whether there was such a session.
-    pub async fn disconnect(&self, key: SessionKey, cleanup: bool) -> Result<bool, CallError> {
-        call(&self.slot.get(), NAME, DEFAULT_CALL_TIMEOUT, |reply| {
-            SessionsMessage::Disconnect {
-                key,
-                cleanup,
-                reply,
-            }
-        })
-        .await
     }
 
     /// `session unsubscribe`: removes one subscription of a session. Answers whether it existed.

@@ -19,7 +19,10 @@ use crate::retain::RetainStore;
 use crate::store::Store;
 
 mod detach;
+mod handover;
 mod restore;
+
+pub use handover::Handover;
 
 /// Session ids are unique for the life of the process, not of one registry: after the registry
 /// actor restarts, a closing connection from before may still detach its old id, which must
@@ -76,6 +79,9 @@ pub struct AttachRequest {
     pub kick: oneshot::Sender<Kick>,
     /// The queue limits in force.
     pub limits: QueueLimits,
+    /// What the session held on the node the client was connected to before (see
+    /// [`SessionsState::handover`]); used when there is no session here and no clean start.
+    pub inherited: Option<Handover>,
 }
 
 /// The session a connection got.
@@ -192,10 +198,14 @@ impl SessionsState {
         if request.clean_start {
             self.remove(&key, true);
         }
-        let session_present = self.sessions.contains_key(&key);
-        if !session_present {
+        let present_here = self.sessions.contains_key(&key);
+        if !present_here {
             self.metrics.count_one(Counter::QueueSetup);
         }
+        let inherited = request
+            .inherited
+            .filter(|_| !present_here && !request.clean_start);
+        let session_present = present_here || inherited.is_some();
         let entry = self.sessions.entry(key.clone()).or_insert_with(|| Entry {
             client_id: Arc::from(key.client_id.as_str()),
             queue: Arc::new(SessionQueue::new(request.limits)),
@@ -227,6 +237,9 @@ impl SessionsState {
             },
         });
         let queue = Arc::clone(&entry.queue);
+        if let Some(handed) = inherited {
+            self.inherit(&key, handed);
+        }
         self.republish(&key);
         Attached {
             id,

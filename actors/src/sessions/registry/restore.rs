@@ -57,7 +57,7 @@ impl SessionsState {
         timers
     }
 
-    fn offline_entry(
+    pub(super) fn offline_entry(
         &mut self,
         key: &SessionKey,
         record: &SessionRecord,

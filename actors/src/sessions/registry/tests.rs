@@ -44,6 +44,7 @@ fn request(
         },
         kick,
         limits: QueueLimits::default(),
+        inherited: None,
     };
     (request, kicked)
 }
@@ -188,4 +189,90 @@ fn operators_can_unsubscribe_an_offline_session() {
     let existed = state.unsubscribe(&key("p"), None, &["t".to_owned(), "u".to_owned()]);
     assert_eq!(existed, Some(vec![true, false]));
     assert!(routes.is_empty());
+}
+
+#[test]
+fn a_session_handed_to_another_node_moves_with_its_subscriptions_and_messages() {
+    let (mut old_node, old_routes, old_index) = state();
+    let (first, mut kicked) = request("m", false, SessionExpiry::Never);
+    let first = old_node.attach(first, 7);
+    let filters = vec![("t".to_owned(), SubOptions::v3(1))];
+    old_node.subscribe(&key("m"), first.id, filters);
+    old_node.detach(&key("m"), first.id, None, None);
+    old_routes.route("", &message("t"), false);
+    assert_eq!(old_node.handover(&key("nobody"), true), None);
+
+    let handed = old_node.handover(&key("m"), true).expect("the session");
+    assert_eq!(kicked.try_recv(), Err(oneshot::error::TryRecvError::Closed));
+    assert_eq!(handed.subscriptions.len(), 1);
+    assert_eq!(handed.messages.len(), 1);
+    assert!(old_node.is_empty() && old_routes.is_empty());
+    assert!(old_index.load().is_empty());
+
+    let (mut new_node, new_routes, _) = state();
+    let (second, _k) = request("m", false, SessionExpiry::Never);
+    let second = new_node.attach(
+        AttachRequest {
+            inherited: Some(handed.clone()),
+            ..second
+        },
+        9,
+    );
+    assert!(second.session_present);
+    assert_eq!(second.queue.stats().waiting, 1);
+    assert_eq!(new_routes.route("", &message("t"), false).matched, 1);
+    // A clean start takes nothing over.
+    let (mut third_node, third_routes, _) = state();
+    let (clean, _k) = request("m", true, CLEAN);
+    let clean = third_node.attach(
+        AttachRequest {
+            inherited: Some(handed),
+            ..clean
+        },
+        9,
+    );
+    assert!(!clean.session_present);
+    assert_eq!(third_routes.len(), 0);
+}
+
+#[test]
+fn an_online_session_handed_over_is_kicked_and_ends_here() {
+    let (mut state, routes, _) = state();
+    let (first, mut kicked) = request("o", true, CLEAN);
+    let first = state.attach(first, 0);
+    state.subscribe(
+        &key("o"),
+        first.id,
+        vec![("t".to_owned(), SubOptions::v3(0))],
+    );
+    assert_eq!(state.handover(&key("o"), false), None);
+    assert_eq!(kicked.try_recv(), Ok(Kick::TakenOver));
+    assert!(state.is_empty() && routes.is_empty());
+}
+
+#[test]
+fn a_session_of_a_leaving_node_is_adopted_offline_with_its_expiry() {
+    let (mut state, routes, published) = state();
+    let handed = Handover {
+        subscriptions: vec![("t".to_owned(), SubOptions::v3(1))],
+        messages: vec![message("t")],
+        started_at_ms: 5,
+        expiry_secs: Some(60),
+    };
+    let limits = QueueLimits::default();
+    let timer = state.adopt(&key("a"), handed.clone(), limits, 1_000);
+    assert_eq!(timer.map(|t| t.delay), Some(Duration::from_secs(60)));
+    let view = published.load()[&key("a")].clone();
+    assert!(view.online.is_none());
+    assert_eq!(view.started_at_ms, 5);
+    assert_eq!(view.queue_stats().waiting, 1);
+    assert_eq!(routes.route("", &message("t"), false).matched, 1);
+    // A second one for the same client adds to it.
+    let never = Handover {
+        expiry_secs: None,
+        ..handed
+    };
+    assert_eq!(state.adopt(&key("a"), never, limits, 2_000), None);
+    assert_eq!(published.load()[&key("a")].queue_stats().waiting, 3);
+    assert_eq!(state.len(), 1);
 }

@@ -108,6 +108,9 @@ impl<'a> Session<'a> {
         let key = SessionKey::new(&settings.mountpoint, &accepted.client_id);
         framed.codec_mut().trace.identify(&key.client_id);
         let (kick, kicked) = oneshot::channel();
+        let inherited = sessions
+            .take_over_elsewhere(&key, accepted.clean_start)
+            .await;
         let request = AttachRequest {
             key: key.clone(),
             clean_start: accepted.clean_start,
@@ -123,6 +126,7 @@ impl<'a> Session<'a> {
             },
             kick,
             limits: settings.session.limits,
+            inherited,
         };
         let attached = sessions.attach(request).await.ok()?;
         let grants = Grants {
