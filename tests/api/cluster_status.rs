@@ -13,8 +13,9 @@ use crate::cluster_support::{all, Member, DOWN_WITHIN};
 use crate::process::DEADLINE;
 use crate::support::DONE;
 
-/// How fast `/status.json` must answer while a member is dead or dying.
-const ANSWERS_WITHIN: Duration = Duration::from_secs(3);
+/// How fast `/status.json` must answer while a member is dead or dying: each peer gets 2 s, the
+/// rest is room for a loaded machine (without the bound a stopped peer would hold it for ever).
+const ANSWERS_WITHIN: Duration = Duration::from_secs(6);
 
 /// An MQTT session held open (CONNECT answered by a CONNACK) until dropped.
 fn online_client(mqtt: SocketAddr, id: u8) -> TcpStream {
@@ -111,9 +112,11 @@ fn status_json_lists_every_node_with_its_own_figures_and_a_dead_one_fails_full_c
 
     // Stopped, its connection stays open but it answers nothing: left out after the peer timeout.
     n3.process.signal("STOP");
-    let nodes = status(&n1);
-    assert!(!nodes.contains_key(&n3.node()), "{nodes:?}");
-    assert_eq!(nodes.len(), 2, "{nodes:?}");
+    // A request already on its way when the signal landed may still be answered: poll.
+    let stopped = n3.node();
+    wait_status(&n1, DEADLINE, |nodes| {
+        nodes.len() == 2 && !nodes.contains_key(&stopped)
+    });
     n3.process.signal("CONT");
     wait_status(&n1, DEADLINE, |nodes| nodes.len() == 3);
 
