@@ -233,7 +233,7 @@ fn decode_reply(mut frame: Vec<u8>) -> Result<Vec<u8>, String> {
 
 /// The peer service's messages: what other nodes send.
 pub enum PeerMessage {
-    /// A request that expects a reply frame ([`encode_reply`]).
+    /// A request that expects a reply frame: `0` then the body, or `1` then why it was refused.
     Call {
         /// The sending node.
         from: NodeName,
