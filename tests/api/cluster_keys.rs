@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cluster_support::{all, Member};
+use crate::cluster_support::{all, three_joined, Member};
 use crate::process::{DEADLINE, KEY};
 use crate::raw::blocking_get;
 use crate::support::DONE;
@@ -39,20 +39,6 @@ pub(crate) fn until_works(member: &Member, key: &str, within: Duration) -> Durat
         std::thread::sleep(Duration::from_millis(5));
     }
     start.elapsed()
-}
-
-/// Three nodes: n2 and n3 joined n1 (whose metadata leader is n1).
-fn three(root: &std::path::Path, prefix: &str) -> (Member, Member, Member) {
-    let n1 = Member::start(root, &format!("{prefix}1"), "");
-    let n2 = Member::start(root, &format!("{prefix}2"), "");
-    let n3 = Member::start(root, &format!("{prefix}3"), "");
-    assert_eq!(n2.join(&n1), (200, DONE.to_owned()));
-    assert_eq!(n3.join(&n1), (200, DONE.to_owned()));
-    let everyone = all(&[&n1, &n2, &n3], true);
-    for member in [&n1, &n2, &n3] {
-        member.wait_show(&everyone, DEADLINE);
-    }
-    (n1, n2, n3)
 }
 
 #[test]
@@ -104,7 +90,7 @@ fn keys_created_or_deleted_on_one_node_are_honoured_on_every_node() {
 #[test]
 fn a_killed_node_catches_up_on_keys_created_while_it_was_down() {
     let root = tempfile::tempdir().expect("data root");
-    let (n1, n2, n3) = three(root.path(), "r");
+    let [n1, n2, n3] = three_joined(root.path(), "r", "");
     drop(n3); // SIGKILL
     let key = create(&n1);
     assert!(works(&n2, &key));
@@ -143,7 +129,7 @@ fn without_a_quorum_writes_answer_503_and_old_keys_still_work() {
 #[test]
 fn set_all_applies_a_value_on_every_node_and_a_restarted_one_takes_it_too() {
     let root = tempfile::tempdir().expect("data root");
-    let (n1, n2, n3) = three(root.path(), "c");
+    let [n1, n2, n3] = three_joined(root.path(), "c", "");
     let shown = |member: &Member| {
         let (status, body) = member.get("/api/v1/show/min_apikey_length");
         assert_eq!(status, 200, "{body}");

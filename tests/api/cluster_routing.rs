@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{Event, Packet, QoS};
 
-use crate::cluster_support::{all, Member};
+use crate::cluster_support::{all, three_joined, Member};
 use crate::mqtt_support::{
     events_until, publish, received, spawn_v4, subscribe_at, v4_publish, V4Client,
 };
@@ -19,22 +19,9 @@ use crate::support::DONE;
 /// Payloads starting with this are probes, sent until a route is in place, and not counted.
 const PROBE: &str = "probe";
 
-fn start(root: &Path, name: &str) -> Member {
-    Member::start(root, name, "allow_anonymous = on\n")
-}
-
-/// Three nodes, n2 and n3 joined to n1, every one showing all three running.
-fn three_nodes(root: &Path) -> (Member, Member, Member) {
-    let n1 = start(root, "n1");
-    let n2 = start(root, "n2");
-    let n3 = start(root, "n3");
-    assert_eq!(n2.join(&n1), (200, DONE.to_owned()));
-    assert_eq!(n3.join(&n1), (200, DONE.to_owned()));
-    let everyone = all(&[&n1, &n2, &n3], true);
-    for member in [&n1, &n2, &n3] {
-        member.wait_show(&everyone, DEADLINE);
-    }
-    (n1, n2, n3)
+/// Three nodes `n1`…`n3` that admit anonymous clients, joined.
+fn three_nodes(root: &Path) -> [Member; 3] {
+    three_joined(root, "n", "allow_anonymous = on\n")
 }
 
 /// A clean-session MQTT 3.1.1 client of `member`, connected.
@@ -112,7 +99,7 @@ fn strings(items: &[&str]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_publish_reaches_the_subscribers_on_every_node_exactly_once() {
     let root = tempfile::tempdir().expect("data root");
-    let (n1, n2, n3) = three_nodes(root.path());
+    let [n1, n2, n3] = three_nodes(root.path());
     let publisher = connect(&n1, "pub").await;
     let mut on2 = connect(&n2, "sub2").await;
     let mut on3 = connect(&n3, "sub3").await;
@@ -159,7 +146,7 @@ async fn a_publish_reaches_the_subscribers_on_every_node_exactly_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_share_group_with_members_on_two_nodes_shares_the_messages() {
     let root = tempfile::tempdir().expect("data root");
-    let (n1, n2, n3) = three_nodes(root.path());
+    let [n1, n2, n3] = three_nodes(root.path());
     let publisher = connect(&n1, "pub").await;
     let mut on2 = connect(&n2, "m2").await;
     let mut on3 = connect(&n3, "m3").await;
@@ -278,7 +265,7 @@ pub(crate) async fn gets_retained(member: &Member, id: &str, topic: &str, payloa
 #[tokio::test(flavor = "multi_thread")]
 async fn retained_messages_are_seen_and_cleared_from_every_node() {
     let root = tempfile::tempdir().expect("data root");
-    let (n1, _n2, n3) = three_nodes(root.path());
+    let [n1, _n2, n3] = three_nodes(root.path());
     let publisher = connect(&n1, "pub").await;
     publish(&publisher, "ret/a", QoS::AtLeastOnce, true, "kept").await;
     wait_retained(&n3, "ret/a", Some("kept"));
@@ -300,7 +287,7 @@ async fn retained_messages_are_seen_and_cleared_from_every_node() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_node_is_routed_around_and_catches_up_after_a_restart() {
     let root = tempfile::tempdir().expect("data root");
-    let (n1, n2, n3) = three_nodes(root.path());
+    let [n1, n2, n3] = three_nodes(root.path());
     let publisher = connect(&n1, "pub").await;
     let mut on2 = connect(&n2, "sub2").await;
     subscribe_at(&mut on2, "k/#", QoS::AtLeastOnce).await;
@@ -320,7 +307,7 @@ async fn a_killed_node_is_routed_around_and_catches_up_after_a_restart() {
     wait_retained(&n2, "k/r", Some("set-while-down"));
 
     // Same data dir, new ports: it rejoins by itself and pulls what it missed.
-    let n3 = start(root.path(), "n3");
+    let n3 = Member::start(root.path(), "n3", "allow_anonymous = on\n");
     let everyone = all(&[&n1, &n2, &n3], true);
     for member in [&n1, &n2, &n3] {
         member.wait_show(&everyone, DEADLINE);

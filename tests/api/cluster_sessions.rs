@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{Event, MqttOptions, Packet, QoS};
 
-use crate::cluster_support::{all, Member};
+use crate::cluster_support::{three_joined, Member};
 use crate::mqtt_support::{events_until, spawn_v4, wait_for, V4Client};
 use crate::process::DEADLINE;
 use crate::support::DONE;
@@ -95,20 +95,9 @@ fn row(client: &str, node: &Member) -> String {
 async fn cluster(root: &std::path::Path, prefix: &str) -> [Member; 3] {
     let root = root.to_path_buf();
     let prefix = prefix.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let n1 = Member::start(&root, &format!("{prefix}1"), "");
-        let n2 = Member::start(&root, &format!("{prefix}2"), "");
-        let n3 = Member::start(&root, &format!("{prefix}3"), "");
-        assert_eq!(n2.join(&n1), (200, DONE.to_owned()));
-        assert_eq!(n3.join(&n1), (200, DONE.to_owned()));
-        let everyone = all(&[&n1, &n2, &n3], true);
-        for member in [&n1, &n2, &n3] {
-            member.wait_show(&everyone, DEADLINE);
-        }
-        [n1, n2, n3]
-    })
-    .await
-    .expect("the cluster started")
+    tokio::task::spawn_blocking(move || three_joined(&root, &prefix, ""))
+        .await
+        .expect("the cluster started")
 }
 
 /// The client's connection was closed by the broker.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::cluster_support::{all, Member, DOWN_WITHIN};
+use crate::cluster_support::{all, three_joined, Member, DOWN_WITHIN};
 use crate::process::DEADLINE;
 use crate::support::DONE;
 
@@ -68,15 +68,7 @@ fn full_cluster(member: &Member) -> (u16, Value) {
 #[test]
 fn status_json_lists_every_node_with_its_own_figures_and_a_dead_one_fails_full_cluster_health() {
     let root = tempfile::tempdir().expect("data root");
-    let n1 = Member::start(root.path(), "st1", "");
-    let n2 = Member::start(root.path(), "st2", "");
-    let n3 = Member::start(root.path(), "st3", "");
-    assert_eq!(n2.join(&n1), (200, DONE.to_owned()));
-    assert_eq!(n3.join(&n1), (200, DONE.to_owned()));
-    let everyone = all(&[&n1, &n2, &n3], true);
-    for member in [&n1, &n2, &n3] {
-        member.wait_show(&everyone, DEADLINE);
-    }
+    let [n1, n2, n3] = three_joined(root.path(), "st", "");
     assert_eq!(
         full_cluster(&n1),
         (200, serde_json::json!({"status": "OK"}))

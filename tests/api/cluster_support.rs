@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::process::{Running, DEADLINE, KEY};
 use crate::raw::blocking_get;
+use crate::support::DONE;
 
 /// How long a silent member may take to show `Running = false` (the bound).
 pub const DOWN_WITHIN: Duration = Duration::from_secs(10);
@@ -116,4 +117,22 @@ impl Member {
 
 pub fn all(members: &[&Member], running: bool) -> Vec<(String, bool)> {
     members.iter().map(|m| (m.node(), running)).collect()
+}
+
+/// Joins the second and third member to the first; returns them once each shows all three
+/// running.
+pub fn joined(members: [Member; 3]) -> [Member; 3] {
+    let [n1, n2, n3] = &members;
+    assert_eq!(n2.join(n1), (200, DONE.to_owned()));
+    assert_eq!(n3.join(n1), (200, DONE.to_owned()));
+    let everyone = all(&[n1, n2, n3], true);
+    for member in &members {
+        member.wait_show(&everyone, DEADLINE);
+    }
+    members
+}
+
+/// Three members `<prefix>1`…`<prefix>3` with `extra` config lines, [`joined`].
+pub fn three_joined(root: &Path, prefix: &str, extra: &str) -> [Member; 3] {
+    joined([1, 2, 3].map(|n| Member::start(root, &format!("{prefix}{n}"), extra)))
 }
