@@ -1,6 +1,7 @@
 //! Tests of the membership actor and its handle: start, corrupt member file, frames from peers.
 
 use super::*;
+use crate::supervisor::SupervisorHandle;
 
 fn settings(dir: &std::path::Path) -> ClusterSettings {
     ClusterSettings {
