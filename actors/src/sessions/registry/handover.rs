@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kick, SessionsState, Timer};
+use super::{subscribe, Kick, SessionsState, Timer};
 use crate::metrics::Counter;
 use crate::sessions::message::{Message, SessionKey, SubOptions};
 use crate::sessions::persist::{self, SessionRecord};
@@ -59,14 +59,7 @@ impl SessionsState {
         entry.started_at_ms = entry.started_at_ms.min(handed.started_at_ms);
         entry.queue.restore(handed.messages);
         for (filter, options) in handed.subscriptions {
-            self.routes.add(
-                &key.mountpoint,
-                &filter,
-                &entry.client_id,
-                &entry.queue,
-                options,
-            );
-            entry.subscriptions.insert(filter, options);
+            subscribe(&self.routes, &key.mountpoint, entry, filter, options);
         }
     }
 

@@ -150,6 +150,19 @@ fn holder<'a>(
         .filter(|entry| entry.online.as_ref().is_some_and(|o| o.id == id))
 }
 
+/// Subscribes `entry` to `filter`, in the routes and in its own list; `true` when the filter is
+/// new for it.
+fn subscribe(
+    routes: &Routes,
+    mountpoint: &str,
+    entry: &mut Entry,
+    filter: String,
+    options: SubOptions,
+) -> bool {
+    routes.add(mountpoint, &filter, &entry.client_id, &entry.queue, options);
+    entry.subscriptions.insert(filter, options).is_none()
+}
+
 /// Sessions, the routes they subscribed, and the published index.
 pub struct SessionsState {
     sessions: HashMap<SessionKey, Entry>,
@@ -259,14 +272,13 @@ impl SessionsState {
         let entry = holder(&mut self.sessions, key, id)?;
         let mut fresh = Vec::with_capacity(filters.len());
         for (filter, options) in filters {
-            self.routes.add(
+            fresh.push(subscribe(
+                &self.routes,
                 &key.mountpoint,
-                &filter,
-                &entry.client_id,
-                &entry.queue,
+                entry,
+                filter,
                 options,
-            );
-            fresh.push(entry.subscriptions.insert(filter, options).is_none());
+            ));
         }
         self.republish(key);
         Some(fresh)
