@@ -140,6 +140,12 @@ static NODE_KEYS: &[KeySpec] = &[
         "The shared secret cluster nodes authenticate each other with; all nodes of a cluster need the same.",
     ),
     fixed(
+        "outgoing_clustering_buffer_size",
+        at_least(0),
+        Some("67108864"),
+        "Bytes of publishes kept per cluster node until it acknowledges them, and while it is unreachable; beyond that, publishes for it are dropped (cluster_bytes_dropped).",
+    ),
+    fixed(
         "listener.http.$name",
         IpPort {
             example: "127.0.0.1:8888",

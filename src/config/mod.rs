@@ -220,6 +220,12 @@ impl Config {
         self.get("distributed_cookie").unwrap_or("vmq")
     }
 
+    /// `outgoing_clustering_buffer_size`: bytes of publishes kept per cluster node.
+    pub fn cluster_buffer_bytes(&self) -> usize {
+        let value = self.get("outgoing_clustering_buffer_size");
+        value.and_then(|v| v.parse().ok()).unwrap_or(64 << 20)
+    }
+
     /// The HTTP and HTTPS listeners, sorted by (scheme, name).
     pub fn http_listeners(&self) -> &[HttpListener] {
         &self.http_listeners

@@ -198,6 +198,7 @@ async fn start_actors(
         .await
         .map_err(StartError::Internal)?;
     let limits = crate::mqtt::session_settings(&config).limits;
+    let cluster_buffer = config.cluster_buffer_bytes();
     let plugins = PluginsHandle::start(supervisor, config.plugins().clone())
         .await
         .map_err(StartError::Internal)?;
@@ -210,7 +211,7 @@ async fn start_actors(
     let sessions = SessionsHandle::start(supervisor, Some(store), limits, data_plane)
         .await
         .map_err(StartError::Data)?;
-    sessions.join_cluster(cluster.peers());
+    sessions.join_cluster(cluster.peers(), cluster_buffer);
     crate::admin::session_cluster::serve(cluster.peers(), sessions.published_index());
     let metrics = Arc::new(NodeMetrics::new(
         &settings.current().nodename().to_string(),

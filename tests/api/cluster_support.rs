@@ -58,6 +58,25 @@ impl Member {
         blocking_get(self.http, path, KEY, DEADLINE)
     }
 
+    /// The sum of the series of `/metrics` counter `name` (without the `vernemq_` prefix).
+    pub fn counter(&self, name: &str) -> f64 {
+        let (status, body) = self.get("/metrics");
+        assert_eq!(status, 200, "{body}");
+        let lines = body.lines().map(|line| Ok(line.to_owned()));
+        let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text");
+        let name = format!("vernemq_{name}");
+        let value = |sample: &prometheus_parse::Sample| match sample.value {
+            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        };
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == name)
+            .map(value)
+            .sum()
+    }
+
     /// `cluster join discovery-node=<other>` with its real cluster port.
     pub fn join(&self, other: &Member) -> (u16, String) {
         let port = other.cluster.port();

@@ -98,14 +98,14 @@ impl ClusterHandle {
                     error,
                 })?;
         tracing::info!(addr = %listen, "cluster listener bound");
-        let peers = Peers::new(local.clone());
+        let members = Arc::new(ArcSwap::from_pointee(Vec::new()));
+        let peers = Peers::new(local.clone()).with_members(Arc::clone(&members));
         let service_peers = peers.clone();
         spawn_supervised(supervisor, "peer service", move || {
             (peer::PeerService, service_peers.clone())
         })
         .await
         .map_err(ClusterStartError::Actor)?;
-        let members = Arc::new(ArcSwap::from_pointee(Vec::new()));
         let host = local.as_str().split_once('@').map_or("", |(_, h)| h);
         let address = format!("{host}:{}", listen.port());
         let (name, published) = (local.clone(), Arc::clone(&members));

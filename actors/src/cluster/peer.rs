@@ -8,10 +8,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use parking_lot::RwLock;
 use ractor::message::{BoxedDowncastErr, SerializedMessage};
 use ractor::{pg, Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort};
 
+use super::Member;
 use crate::call::{call, CallError};
 use crate::types::NodeName;
 
@@ -61,6 +63,8 @@ struct Handlers {
 pub struct Peers {
     local: NodeName,
     handlers: Arc<RwLock<Handlers>>,
+    /// The cluster's member list, when this node keeps one.
+    members: Option<Arc<ArcSwap<Vec<Member>>>>,
 }
 
 impl std::fmt::Debug for Peers {
@@ -75,7 +79,23 @@ impl Peers {
         Self {
             local,
             handlers: Arc::default(),
+            members: None,
         }
+    }
+
+    /// The same, answering [`Peers::is_member`] from `members`.
+    pub(crate) fn with_members(self, members: Arc<ArcSwap<Vec<Member>>>) -> Self {
+        Self {
+            members: Some(members),
+            ..self
+        }
+    }
+
+    /// Whether `node` is a member of the cluster, reachable or not (false without a member list).
+    pub fn is_member(&self, node: &NodeName) -> bool {
+        self.members
+            .as_ref()
+            .is_some_and(|members| members.load().iter().any(|m| &m.node == node))
     }
 
     /// This node's name.

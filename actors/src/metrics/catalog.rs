@@ -36,10 +36,20 @@ pub enum Counter {
     RouterMatchesRemote,
     /// Connections closed for a malformed packet or a protocol violation (ours, not VerneMQ's).
     ProtocolError,
+    /// Bytes of forwarded publishes received from peers.
+    ClusterBytesReceived,
+    /// Bytes of forwarded publishes sent to peers (sent again after a resume included).
+    ClusterBytesSent,
+    /// Bytes of forwarded publishes dropped: the peer's buffer was full.
+    ClusterBytesDropped,
+    /// A cluster member became unreachable.
+    NetsplitDetected,
+    /// An unreachable cluster member is reachable again.
+    NetsplitResolved,
 }
 
 /// Every counter with its name and help, in exposition order.
-pub const COUNTERS: [(Counter, &str, &str); 16] = [
+pub const COUNTERS: [(Counter, &str, &str); 21] = [
     (Counter::SocketOpen, "socket_open", "The number of times an MQTT socket has been opened."),
     (Counter::SocketClose, "socket_close", "The number of times an MQTT socket has been closed."),
     (Counter::SocketError, "socket_error", "The total number of socket errors that have occurred."),
@@ -95,6 +105,31 @@ pub const COUNTERS: [(Counter, &str, &str); 16] = [
         Counter::ProtocolError,
         "mqtt_protocol_error",
         "The number of connections closed for a malformed packet or a protocol violation.",
+    ),
+    (
+        Counter::ClusterBytesReceived,
+        "cluster_bytes_received",
+        "The number of bytes received from other cluster nodes.",
+    ),
+    (
+        Counter::ClusterBytesSent,
+        "cluster_bytes_sent",
+        "The number of bytes sent to other cluster nodes.",
+    ),
+    (
+        Counter::ClusterBytesDropped,
+        "cluster_bytes_dropped",
+        "The number of bytes dropped while sending data to other cluster nodes.",
+    ),
+    (
+        Counter::NetsplitDetected,
+        "netsplit_detected",
+        "The number of detected netsplits.",
+    ),
+    (
+        Counter::NetsplitResolved,
+        "netsplit_resolved",
+        "The number of resolved netsplits.",
     ),
 ];
 

@@ -1,17 +1,20 @@
 //! The routing table and the retained messages joined to the cluster over [`Peers`]: this node
 //! casts each change of its subscription set to every peer (with a sequence number) and a beacon
 //! every second; it pulls a peer's full set when the peer connects, restarts or a change went
-//! missing, and drops it when the peer goes. Publishes are forwarded to the peers with matching
-//! subscriptions; retained sets and clears are cast to every peer, and pulled in full on connect.
+//! missing. A member that becomes unreachable keeps its set, and publishes for it are kept on
+//! its stream ([`super::stream`]) until it is back; a node that left the cluster is forgotten.
+//! Publishes are forwarded to the peers with matching subscriptions; retained sets and clears
+//! are cast to every peer, and pulled in full on connect.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use super::remote::{FilterChange, RemoteRoutes};
+use super::stream::Streams;
 use super::sync::{OnDelta, SyncTable};
 use super::wire::{self, Beacon, Cursor, ForwardedRef, RetainPage, RouteDelta, RouteFull};
 use crate::cluster::{CallFuture, Peers};
@@ -38,6 +41,10 @@ pub struct ClusterLink {
     /// The number of the last change of this node's subscription set.
     seq: AtomicU64,
     syncs: Mutex<SyncTable>,
+    /// The forwarded publishes, a stream per peer.
+    streams: Arc<Streams>,
+    /// The peers connected at the last watch (share groups prefer them).
+    up: RwLock<BTreeSet<NodeName>>,
     routes: Weak<Routes>,
     retained: Weak<RetainStore>,
     metrics: Arc<Metrics>,
@@ -50,19 +57,25 @@ impl std::fmt::Debug for ClusterLink {
 }
 
 /// Joins `routes` and `retained` to the cluster of `peers`: registers the peer handlers and
-/// starts watching the peers (until the routing table is dropped).
+/// starts watching the peers (until the routing table is dropped). Up to `buffer` bytes of
+/// publishes are kept per unreachable peer.
 pub(crate) fn start(
     routes: &Arc<Routes>,
     retained: &Arc<RetainStore>,
     metrics: Arc<Metrics>,
     peers: &Peers,
+    buffer: usize,
 ) {
+    let epoch = random_epoch();
+    let streams = Streams::new(peers.clone(), epoch, buffer, Arc::clone(&metrics));
     let link = Arc::new(ClusterLink {
         peers: peers.clone(),
         remote: RemoteRoutes::default(),
-        epoch: random_epoch(),
+        epoch,
         seq: AtomicU64::new(0),
         syncs: Mutex::default(),
+        streams: Arc::new(streams),
+        up: RwLock::default(),
         routes: Arc::downgrade(routes),
         retained: Arc::downgrade(retained),
         metrics,
@@ -92,6 +105,9 @@ fn random_epoch() -> u64 {
     u64::from_le_bytes(bytes)
 }
 
+/// Answers a peer's call from the link.
+type Answer = fn(&ClusterLink, &NodeName, &[u8]) -> Result<Vec<u8>, String>;
+
 /// Registers the handlers; each holds the link weakly and does nothing once it is gone.
 fn register(link: &Arc<ClusterLink>) {
     let peers = &link.peers;
@@ -107,11 +123,19 @@ fn register(link: &Arc<ClusterLink>) {
     peers.on_cast(wire::ROUTE_BEACON, cast(ClusterLink::on_beacon));
     peers.on_cast(wire::ROUTE_PUBLISH, cast(ClusterLink::on_publish));
     peers.on_cast(wire::RETAIN_UPDATE, cast(ClusterLink::on_retain_update));
-    let call = |answer: fn(&ClusterLink, &[u8]) -> Result<Vec<u8>, String>| {
+    peers.on_cast(
+        wire::ROUTE_ACK,
+        cast(|link, from, body| link.streams.on_ack(&from, body)),
+    );
+    peers.on_cast(
+        wire::ROUTE_RESYNC,
+        cast(|link, from, _| link.streams.on_resync(&from)),
+    );
+    let call = |answer: Answer| {
         let weak = Arc::downgrade(link);
-        Arc::new(move |_from: NodeName, body: Vec<u8>| -> CallFuture {
+        Arc::new(move |from: NodeName, body: Vec<u8>| -> CallFuture {
             let frame = match weak.upgrade() {
-                Some(link) => answer(&link, &body),
+                Some(link) => answer(&link, &from, &body),
                 None => Err("the node is stopping".to_owned()),
             };
             Box::pin(async move { frame })
@@ -119,11 +143,18 @@ fn register(link: &Arc<ClusterLink>) {
     };
     peers.on_call(wire::ROUTE_FULL, call(ClusterLink::full_frame));
     peers.on_call(wire::RETAIN_FULL, call(ClusterLink::retained_frame));
+    peers.on_call(
+        wire::ROUTE_RESUME,
+        call(|link, from, body| link.streams.answer_resume(from, body)),
+    );
 }
 
-/// Compares the connected peers with the known ones, and sends the beacon, until the link goes.
+/// Compares the connected peers with the known ones, keeps the streams going, and sends the
+/// beacon, until the link goes.
 async fn watch(link: Weak<ClusterLink>) {
     let mut known: BTreeSet<NodeName> = BTreeSet::new();
+    // Members that became unreachable (a netsplit, until they are back).
+    let mut split: BTreeSet<NodeName> = BTreeSet::new();
     let mut ticks = 0u32;
     let mut interval = tokio::time::interval(WATCH_EVERY);
     loop {
@@ -132,15 +163,24 @@ async fn watch(link: Weak<ClusterLink>) {
             return;
         };
         let connected: BTreeSet<NodeName> = link.peers.connected().into_iter().collect();
+        *link.up.write() = connected.clone();
         for node in connected.difference(&known) {
             tracing::debug!(%node, "peer connected: pulling its routes and retained messages");
+            if split.remove(node) {
+                link.metrics.count_one(Counter::NetsplitResolved);
+            }
             link.start_pull(node);
             tokio::spawn(pull_retained(Arc::clone(&link), node.clone()));
         }
         for node in known.difference(&connected) {
-            tracing::info!(%node, "peer gone: its routes are dropped");
-            link.forget(node);
+            if link.went_away(node) {
+                link.metrics.count_one(Counter::NetsplitDetected);
+                split.insert(node.clone());
+            }
         }
+        split.retain(|node| link.peers.is_member(node));
+        link.sweep(&connected);
+        link.streams.tick(&connected);
         known = connected;
         ticks = ticks.wrapping_add(1);
         if ticks.is_multiple_of(BEACON_EVERY) {
@@ -178,21 +218,20 @@ impl ClusterLink {
         message: &Message,
         served_here: impl Fn(&str) -> bool,
     ) -> usize {
+        let up = self.up.read();
         let forwards = self
             .remote
-            .forwards(mountpoint, &message.topic, served_here);
+            .forwards(mountpoint, &message.topic, served_here, |node| {
+                up.contains(node)
+            });
+        drop(up);
         for forward in &forwards {
             let frame = ForwardedRef {
                 mountpoint,
                 groups: forward.groups.iter().map(|g| &**g).collect(),
                 message,
             };
-            let sent = self
-                .peers
-                .cast(&forward.node, wire::ROUTE_PUBLISH, wire::encode(&frame));
-            if let Err(error) = sent {
-                tracing::debug!(%error, "publish not forwarded");
-            }
+            self.streams.send(&forward.node, &wire::encode(&frame));
         }
         self.metrics
             .add(Counter::RouterMatchesRemote, forwards.len());
@@ -218,7 +257,7 @@ impl ClusterLink {
         });
     }
 
-    fn full_frame(&self, _request: &[u8]) -> Result<Vec<u8>, String> {
+    fn full_frame(&self, _from: &NodeName, _request: &[u8]) -> Result<Vec<u8>, String> {
         let routes = self.routes.upgrade().ok_or("the node is stopping")?;
         Ok(routes.with_filters(|filters| {
             wire::encode(&RouteFull {
@@ -228,16 +267,43 @@ impl ClusterLink {
         }))
     }
 
-    fn retained_frame(&self, request: &[u8]) -> Result<Vec<u8>, String> {
+    fn retained_frame(&self, _from: &NodeName, request: &[u8]) -> Result<Vec<u8>, String> {
         let after = wire::decode_cursor(request).ok_or("malformed retained pull")?;
         let retained = self.retained.upgrade().ok_or("the node is stopping")?;
         Ok(wire::encode(&RetainPage::of(retained.updates(), &after)))
+    }
+
+    /// `node` is not connected any more: a member keeps its routes and stream until it is back
+    /// (answers true), another node is forgotten.
+    fn went_away(&self, node: &NodeName) -> bool {
+        if !self.peers.is_member(node) {
+            tracing::info!(%node, "peer gone: its routes are dropped");
+            self.forget(node);
+            return false;
+        }
+        tracing::warn!(%node, "cluster member unreachable: publishes for it are kept until it is back");
+        self.syncs.lock().forget(node);
+        true
+    }
+
+    /// Forgets the routes and streams of nodes that are neither connected nor members (they
+    /// left the cluster).
+    fn sweep(&self, connected: &BTreeSet<NodeName>) {
+        let mut nodes = self.remote.nodes();
+        nodes.extend(self.streams.nodes());
+        for node in nodes {
+            if !connected.contains(&node) && !self.peers.is_member(&node) {
+                tracing::info!(%node, "node left the cluster: its routes are dropped");
+                self.forget(&node);
+            }
+        }
     }
 
     fn forget(&self, node: &NodeName) {
         let mut syncs = self.syncs.lock();
         syncs.forget(node);
         self.remote.remove_node(node);
+        self.streams.forget(node);
     }
 
     fn on_delta(self: &Arc<Self>, from: NodeName, body: &[u8]) {
@@ -272,7 +338,10 @@ impl ClusterLink {
         }
     }
 
-    fn on_publish(self: &Arc<Self>, from: NodeName, body: &[u8]) {
+    fn on_publish(self: &Arc<Self>, from: NodeName, frame: &[u8]) {
+        let Some(body) = self.streams.receive(&from, frame) else {
+            return;
+        };
         let Some(forwarded) = wire::decode_forwarded(body) else {
             tracing::warn!(%from, "malformed forwarded publish from a peer dropped");
             return;

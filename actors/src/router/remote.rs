@@ -6,7 +6,8 @@
 //! A publish goes to each peer at most once, whatever number of its subscriptions match: the peer
 //! routes it to its own subscribers. A `$share/group/…` subscription is served by one member of the
 //! group cluster-wide: by a local member when there is one (`prefer_local`), else by one peer that
-//! has members, in turn; the forwarded message names the groups its peer serves.
+//! has members, in turn (reachable peers first); the forwarded message names the groups its peer
+//! serves.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -171,6 +172,11 @@ impl RemoteRoutes {
         self.tables.write().drop_node(node);
     }
 
+    /// The peers with subscriptions known here.
+    pub fn nodes(&self) -> BTreeSet<NodeName> {
+        self.tables.read().by_node.keys().cloned().collect()
+    }
+
     /// The (mountpoint, filter) pairs known of `node`, sorted.
     pub fn filters_of(&self, node: &NodeName) -> Vec<(String, String)> {
         let tables = self.tables.read();
@@ -181,12 +187,14 @@ impl RemoteRoutes {
 
     /// The peers a publish to `topic` under `mountpoint` goes to, in node order: every peer with
     /// a matching plain subscription, and for each matching share group that no local member
-    /// serves (`served_locally`), one peer with members, in turn.
+    /// serves (`served_locally`), one peer with members, in turn, among the reachable ones
+    /// (`up`) when there are any.
     pub fn forwards(
         &self,
         mountpoint: &str,
         topic: &str,
         served_locally: impl Fn(&str) -> bool,
+        up: impl Fn(&NodeName) -> bool,
     ) -> Vec<Forward> {
         let tables = self.tables.read();
         let Some(trie) = tables.tries.get(mountpoint) else {
@@ -214,7 +222,10 @@ impl RemoteRoutes {
             .filter(|(group, _)| !served_locally(group))
             .collect();
         served.sort_by(|a, b| a.0.cmp(b.0));
-        for (group, members) in served {
+        for (group, mut members) in served {
+            if members.iter().any(|node| up(node)) {
+                members.retain(|node| up(node));
+            }
             let turn = self.next_member.fetch_add(1, Ordering::Relaxed) % members.len();
             let Some(node) = members.into_iter().nth(turn) else {
                 continue;

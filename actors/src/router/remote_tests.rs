@@ -29,7 +29,7 @@ fn forwards(
     local_groups: &[&str],
 ) -> Vec<(String, Vec<String>)> {
     routes
-        .forwards("", topic, |group| local_groups.contains(&group))
+        .forwards("", topic, |group| local_groups.contains(&group), |_| true)
         .into_iter()
         .map(|f| {
             let groups = f.groups.iter().map(ToString::to_string).collect();
@@ -84,7 +84,7 @@ fn a_publish_goes_to_each_peer_with_a_match_once() {
     );
     assert!(forwards(&routes, "z", &[]).is_empty());
     assert!(routes
-        .forwards("other-mountpoint", "a/b", |_| false)
+        .forwards("other-mountpoint", "a/b", |_| false, |_| true)
         .is_empty());
     routes.apply(&node("b"), &removed("a/+"));
     assert_eq!(forwards(&routes, "a/b", &[]).len(), 2, "b still has a/#");
@@ -141,7 +141,28 @@ fn a_share_group_is_served_once_cluster_wide_preferring_local_members() {
     );
     let shared = Arc::<str>::from("g");
     assert!(routes
-        .forwards("", "s/1", |_| false)
+        .forwards("", "s/1", |_| false, |_| true)
         .iter()
         .all(|f| f.groups.iter().all(|g| *g == shared)));
+}
+
+#[test]
+fn a_share_group_goes_to_reachable_members_and_to_unreachable_ones_only_without_them() {
+    let routes = RemoteRoutes::default();
+    routes.apply(&node("b"), &added("$share/g/s/#"));
+    routes.apply(&node("c"), &added("$share/g/s/#"));
+    let to = |up: &[&str]| -> Vec<String> {
+        let up: Vec<NodeName> = up.iter().map(|name| node(name)).collect();
+        routes
+            .forwards("", "s/1", |_| false, |n| up.contains(n))
+            .into_iter()
+            .map(|f| f.node.to_string())
+            .collect()
+    };
+    for _ in 0..4 {
+        assert_eq!(to(&["c"]), ["c@127.0.0.1"], "b is unreachable");
+    }
+    // Nobody reachable: the group still goes to a member, kept until it is back.
+    assert_eq!(to(&[]).len(), 1);
+    assert_eq!(routes.nodes().len(), 2);
 }

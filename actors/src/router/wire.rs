@@ -6,6 +6,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::outbox::{Ack, Resume};
 use super::{validate_filter, validate_topic};
 use crate::retain::RetainUpdate;
 use crate::sessions::Message;
@@ -16,8 +17,16 @@ pub const ROUTE_DELTA: &str = "route/delta";
 pub const ROUTE_FULL: &str = "route/full";
 /// Cast: where the sender's subscription set stands ([`Beacon`]).
 pub const ROUTE_BEACON: &str = "route/beacon";
-/// Cast: a publish for the receiver's local subscribers ([`Forwarded`]).
+/// Cast: a publish for the receiver's local subscribers: a [`Forwarded`] in a numbered frame of
+/// the sender's stream ([`super::outbox::sequenced`]).
 pub const ROUTE_PUBLISH: &str = "route/publish";
+/// Cast: the receiver delivered the sender's stream up to a number ([`Ack`]).
+pub const ROUTE_ACK: &str = "route/ack";
+/// Cast (empty): a frame of the sender's stream came out of sequence; the sender should resume.
+pub const ROUTE_RESYNC: &str = "route/resync";
+/// Call: the sender resumes its stream ([`Resume`]); the answer is the number of the last frame
+/// the receiver delivered (a `u64`).
+pub const ROUTE_RESUME: &str = "route/resume";
 /// Cast: retained messages set or cleared on the sender (a list of [`RetainUpdate`]).
 pub const RETAIN_UPDATE: &str = "retain/update";
 /// Call: answers the retained messages and clears the callee knows after a cursor, one
@@ -196,6 +205,21 @@ pub fn decode_cursor(bytes: &[u8]) -> Option<Cursor> {
     decode(bytes)
 }
 
+/// Decodes a stream acknowledgement.
+pub fn decode_ack(bytes: &[u8]) -> Option<Ack> {
+    decode(bytes)
+}
+
+/// Decodes a resume request.
+pub fn decode_resume(bytes: &[u8]) -> Option<Resume> {
+    decode(bytes)
+}
+
+/// Decodes the answer to a resume: the last frame delivered.
+pub fn decode_delivered(bytes: &[u8]) -> Option<u64> {
+    decode(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -251,6 +275,11 @@ mod tests {
             message: None,
         }];
         assert_eq!(decode_retained(&encode(&updates)), Some(updates));
+        let ack = Ack { epoch: 1, seq: 2 };
+        assert_eq!(decode_ack(&encode(&ack)), Some(ack));
+        let resume = Resume { epoch: 1, from: 3 };
+        assert_eq!(decode_resume(&encode(&resume)), Some(resume));
+        assert_eq!(decode_delivered(&encode(&9u64)), Some(9));
     }
 
     #[test]
@@ -301,6 +330,9 @@ mod tests {
             assert_eq!(decode_forwarded(garbage), None);
             assert_eq!(decode_retained(garbage), None);
             assert_eq!(decode_page(garbage), None);
+            assert_eq!(decode_ack(garbage), None);
+            assert_eq!(decode_resume(garbage), None);
+            assert_eq!(decode_delivered(garbage), None);
         }
         let bad_filter = RouteDelta {
             at: Beacon { epoch: 1, seq: 1 },

@@ -75,14 +75,15 @@ pub struct Moved {
 }
 
 impl SessionsHandle {
-    /// Joins the cluster of `peers`: routes and retained messages are shared with them; the
-    /// other nodes' disconnects and handovers are answered, and reached from
-    /// [`SessionsHandle::disconnect`] and from new connections. Only the first call counts.
-    pub fn join_cluster(&self, peers: &Peers) {
+    /// Joins the cluster of `peers`: routes and retained messages are shared with them (with up
+    /// to `buffer` bytes of publishes kept for each unreachable member); the other nodes'
+    /// disconnects and handovers are answered, and reached from [`SessionsHandle::disconnect`]
+    /// and from new connections. Only the first call counts.
+    pub fn join_cluster(&self, peers: &Peers, buffer: usize) {
         if self.shared.peers.set(peers.clone()).is_err() {
             return;
         }
-        self.link_routes(peers);
+        self.link_routes(peers, buffer);
         let slot = self.slot.clone();
         peers.on_call(
             DISCONNECT_TOPIC,

@@ -310,11 +310,12 @@ impl SessionsHandle {
     }
 
     /// Links the routing table and the retained messages to the cluster of `peers`: peers hear
-    /// of this node's subscriptions and retained messages, publishes reach their subscribers.
-    fn link_routes(&self, peers: &Peers) {
+    /// of this node's subscriptions and retained messages, publishes reach their subscribers
+    /// (up to `buffer` bytes are kept per unreachable peer).
+    fn link_routes(&self, peers: &Peers, buffer: usize) {
         let shared = &self.shared;
         let metrics = Arc::clone(&shared.metrics);
-        crate::router::link::start(&shared.routes, &shared.retained, metrics, peers);
+        crate::router::link::start(&shared.routes, &shared.retained, metrics, peers, buffer);
     }
 
     /// The retained messages.

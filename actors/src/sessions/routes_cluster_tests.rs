@@ -9,6 +9,7 @@ use super::*;
 use crate::cluster::Peers;
 use crate::metrics::Metrics;
 use crate::retain::{RetainStore, RetainUpdate, Stamp};
+use crate::router::outbox;
 use crate::router::wire::{self, ForwardedRef};
 use crate::sessions::queue::QueueLimits;
 use crate::types::NodeName;
@@ -39,7 +40,7 @@ async fn peer_frames_reach_the_local_table_and_garbage_is_dropped() {
     let local = NodeName::parse("solo@127.0.0.1").expect("a node name");
     let peers = Peers::new(local.clone());
     let metrics = Arc::new(Metrics::default());
-    crate::router::link::start(&routes, &retained, metrics, &peers);
+    crate::router::link::start(&routes, &retained, metrics, &peers, 1 << 20);
     let plain = subscriber(&routes, "t/#", "a");
     let shared = subscriber(&routes, "$share/g/t/#", "b");
 
@@ -47,6 +48,8 @@ async fn peer_frames_reach_the_local_table_and_garbage_is_dropped() {
         wire::ROUTE_DELTA,
         wire::ROUTE_BEACON,
         wire::ROUTE_PUBLISH,
+        wire::ROUTE_ACK,
+        wire::ROUTE_RESYNC,
         wire::RETAIN_UPDATE,
     ];
     for topic in topics {
@@ -59,21 +62,39 @@ async fn peer_frames_reach_the_local_table_and_garbage_is_dropped() {
     assert_eq!((plain.stats().waiting, shared.stats().waiting), (0, 0));
     assert!(retained.is_empty());
 
-    let publish = |groups: Vec<&str>| {
+    let within = Duration::from_secs(1);
+    // Forwarded publishes come on a numbered stream that the sender resumed first.
+    let publish = |seq: u64, groups: Vec<&str>| {
         let t = message("t/1");
         let frame = ForwardedRef {
             mountpoint: "",
             groups,
             message: &t,
         };
+        let frame = outbox::sequenced(9, seq, &wire::encode(&frame));
         peers
-            .cast(&local, wire::ROUTE_PUBLISH, wire::encode(&frame))
+            .cast(&local, wire::ROUTE_PUBLISH, frame)
             .expect("a local cast");
     };
-    publish(vec![]);
+    publish(1, vec![]);
+    assert_eq!(plain.stats().waiting, 0, "not before the stream is resumed");
+    let resume = wire::encode(&outbox::Resume { epoch: 9, from: 1 });
+    let answer = peers.call(&local, wire::ROUTE_RESUME, resume, within).await;
+    let delivered = wire::decode_delivered(&answer.expect("an answer"));
+    assert_eq!(delivered, Some(0));
+    publish(1, vec![]);
     assert_eq!((plain.stats().waiting, shared.stats().waiting), (1, 0));
-    publish(vec!["g"]);
+    publish(2, vec!["g"]);
     assert_eq!((plain.stats().waiting, shared.stats().waiting), (2, 1));
+    publish(2, vec!["g"]);
+    publish(4, vec![]);
+    assert_eq!(
+        (plain.stats().waiting, shared.stats().waiting),
+        (2, 1),
+        "a repeated frame and one out of sequence are not delivered"
+    );
+    let garbage = peers.call(&local, wire::ROUTE_RESUME, b"\xff".to_vec(), within);
+    assert!(garbage.await.is_err(), "a malformed resume is refused");
 
     let update = vec![RetainUpdate {
         mountpoint: String::new(),
@@ -86,7 +107,6 @@ async fn peer_frames_reach_the_local_table_and_garbage_is_dropped() {
         .expect("a local cast");
     assert_eq!(retained.len(), 1);
 
-    let within = Duration::from_secs(1);
     let full = peers.call(&local, wire::ROUTE_FULL, Vec::new(), within);
     let full = wire::decode_full(&full.await.expect("an answer")).expect("a full set");
     let filters: Vec<&str> = full.filters.iter().map(|(_, f)| f.as_str()).collect();
