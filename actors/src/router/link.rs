@@ -1,10 +1,10 @@
 //! The routing table and the retained messages joined to the cluster over [`Peers`]: this node
 //! casts each change of its subscription set to every peer (with a sequence number) and a beacon
 //! every second; it pulls a peer's full set when the peer connects, restarts or a change went
-//! missing. A member that becomes unreachable keeps its set, and publishes for it are kept on
-//! its stream ([`super::stream`]) until it is back; a node that left the cluster is forgotten.
-//! Publishes are forwarded to the peers with matching subscriptions; retained sets and clears
-//! are cast to every peer, and pulled in full on connect.
+//! missing. Publishes go to the peers with matching subscriptions, and retained sets and clears
+//! to every peer, on each peer's acknowledged stream ([`super::stream`]); retained messages are
+//! also pulled in full on connect. A member that becomes unreachable keeps its set, and publishes
+//! for it are kept until it is back; a node that left the cluster is forgotten.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,10 +16,12 @@ use parking_lot::{Mutex, RwLock};
 use super::remote::{FilterChange, RemoteRoutes};
 use super::stream::Streams;
 use super::sync::{OnDelta, SyncTable};
-use super::wire::{self, Beacon, Cursor, ForwardedRef, RetainPage, RouteDelta, RouteFull};
+use super::wire::{
+    self, Beacon, Carried, Cursor, Forwarded, ForwardedRef, RetainPage, RouteDelta, RouteFull,
+};
 use crate::cluster::{CallFuture, Peers};
 use crate::metrics::{Counter, Metrics};
-use crate::retain::RetainStore;
+use crate::retain::{RetainStore, RetainUpdate};
 use crate::sessions::{Message, Routes};
 use crate::types::NodeName;
 
@@ -87,8 +89,7 @@ pub(crate) fn start(
         Box::new(move |updates| {
             let updates: Vec<_> = updates.into_iter().filter(wire::fits).collect();
             if let (Some(link), false) = (weak.upgrade(), updates.is_empty()) {
-                link.peers
-                    .broadcast(wire::RETAIN_UPDATE, &wire::encode(&updates));
+                link.send_retained(&updates);
             }
         }),
     );
@@ -121,8 +122,7 @@ fn register(link: &Arc<ClusterLink>) {
     };
     peers.on_cast(wire::ROUTE_DELTA, cast(ClusterLink::on_delta));
     peers.on_cast(wire::ROUTE_BEACON, cast(ClusterLink::on_beacon));
-    peers.on_cast(wire::ROUTE_PUBLISH, cast(ClusterLink::on_publish));
-    peers.on_cast(wire::RETAIN_UPDATE, cast(ClusterLink::on_retain_update));
+    peers.on_cast(wire::ROUTE_STREAM, cast(ClusterLink::on_stream));
     peers.on_cast(
         wire::ROUTE_ACK,
         cast(|link, from, body| link.streams.on_ack(&from, body)),
@@ -231,7 +231,8 @@ impl ClusterLink {
                 groups: forward.groups.iter().map(|g| &**g).collect(),
                 message,
             };
-            self.streams.send(&forward.node, &wire::encode(&frame));
+            self.streams
+                .send(&forward.node, &wire::encode_publish(&frame));
         }
         self.metrics
             .add(Counter::RouterMatchesRemote, forwards.len());
@@ -338,14 +339,33 @@ impl ClusterLink {
         }
     }
 
-    fn on_publish(self: &Arc<Self>, from: NodeName, frame: &[u8]) {
+    /// Sends retained updates to the peers connected at the last watch (one that connects
+    /// later pulls them all).
+    fn send_retained(&self, updates: &[RetainUpdate]) {
+        let body = wire::encode_retained(updates);
+        for node in self.up.read().iter() {
+            self.streams.send(node, &body);
+        }
+    }
+
+    fn on_stream(self: &Arc<Self>, from: NodeName, frame: &[u8]) {
         let Some(body) = self.streams.receive(&from, frame) else {
             return;
         };
-        let Some(forwarded) = wire::decode_forwarded(body) else {
-            tracing::warn!(%from, "malformed forwarded publish from a peer dropped");
-            return;
-        };
+        match wire::decode_carried(body) {
+            Some(Carried::Publish(forwarded)) => self.deliver(&forwarded),
+            Some(Carried::Retained(updates)) => {
+                if let Some(retained) = self.retained.upgrade() {
+                    retained.merge(&updates);
+                }
+            }
+            None => {
+                tracing::warn!(%from, "malformed publish or retained update from a peer dropped")
+            }
+        }
+    }
+
+    fn deliver(&self, forwarded: &Forwarded) {
         let Some(routes) = self.routes.upgrade() else {
             return;
         };
@@ -354,16 +374,6 @@ impl ClusterLink {
         let delivered = routed.matched - routed.dropped.min(routed.matched);
         self.metrics.add(Counter::QueueMessageIn, delivered);
         self.metrics.add(Counter::QueueMessageDrop, routed.dropped);
-    }
-
-    fn on_retain_update(self: &Arc<Self>, from: NodeName, body: &[u8]) {
-        let Some(updates) = wire::decode_retained(body) else {
-            tracing::warn!(%from, "malformed retained update from a peer dropped");
-            return;
-        };
-        if let Some(retained) = self.retained.upgrade() {
-            retained.merge(&updates);
-        }
     }
 
     /// Installs `node`'s full set and the changes kept while it was on its way.

@@ -1,6 +1,6 @@
-//! The acknowledged publish streams ([`super::outbox`]) joined to the peers: an outbox per peer
-//! this node forwards to, an inbox per peer that forwards here, the acknowledgements, resyncs and
-//! resumes between them, and the `cluster_bytes_*` counters.
+//! The acknowledged streams ([`super::outbox`]) joined to the peers: an outbox per peer this node
+//! sends publishes and retained updates to, an inbox per peer that sends here, the
+//! acknowledgements, resyncs and resumes between them, and the `cluster_bytes_*` counters.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -68,7 +68,7 @@ impl Streams {
     /// Casts one frame of `outbox`; a failed cast takes the stream down until the next resume.
     fn cast_frame(&self, node: &NodeName, outbox: &mut Outbox, frame: Vec<u8>) -> bool {
         let bytes = frame.len();
-        match self.peers.cast(node, wire::ROUTE_PUBLISH, frame) {
+        match self.peers.cast(node, wire::ROUTE_STREAM, frame) {
             Ok(()) => {
                 self.metrics.add(Counter::ClusterBytesSent, bytes);
                 true
@@ -85,7 +85,7 @@ impl Streams {
     /// deliver now); a frame out of sequence asks `from` to resume.
     pub(crate) fn receive<'a>(&self, from: &NodeName, frame: &'a [u8]) -> Option<&'a [u8]> {
         let Some((epoch, seq, body)) = super::outbox::unsequenced(frame) else {
-            tracing::warn!(%from, "malformed forwarded publish from a peer dropped");
+            tracing::warn!(%from, "malformed stream frame from a peer dropped");
             return None;
         };
         self.metrics.add(Counter::ClusterBytesReceived, frame.len());
@@ -99,7 +99,7 @@ impl Streams {
                 Some(body)
             }
             Take::Resync => {
-                tracing::debug!(%from, seq, "forwarded publish out of sequence: asking for a resume");
+                tracing::debug!(%from, seq, "stream frame out of sequence: asking for a resume");
                 let _ = self.peers.cast(from, wire::ROUTE_RESYNC, Vec::new());
                 None
             }

@@ -1,7 +1,8 @@
 //! What nodes tell each other about routing, as CBOR frames on the peer topics below: a node's
 //! subscription set (full, or one change with its sequence number), a beacon of where that set
-//! stands, a forwarded publish, and retained-message updates. Every decode checks what it got: a
-//! peer's malformed frame is refused (`None`), never a panic.
+//! stands, and on each node's acknowledged stream forwarded publishes and retained-message
+//! updates. Every decode checks what it got: a peer's malformed frame is refused (`None`), never
+//! a panic.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -17,9 +18,9 @@ pub const ROUTE_DELTA: &str = "route/delta";
 pub const ROUTE_FULL: &str = "route/full";
 /// Cast: where the sender's subscription set stands ([`Beacon`]).
 pub const ROUTE_BEACON: &str = "route/beacon";
-/// Cast: a publish for the receiver's local subscribers: a [`Forwarded`] in a numbered frame of
-/// the sender's stream ([`super::outbox::sequenced`]).
-pub const ROUTE_PUBLISH: &str = "route/publish";
+/// Cast: a numbered frame of the sender's stream ([`super::outbox::sequenced`]) carrying a
+/// publish for the receiver's local subscribers or retained-message updates ([`Carried`]).
+pub const ROUTE_STREAM: &str = "route/stream";
 /// Cast: the receiver delivered the sender's stream up to a number ([`Ack`]).
 pub const ROUTE_ACK: &str = "route/ack";
 /// Cast (empty): a frame of the sender's stream came out of sequence; the sender should resume.
@@ -27,8 +28,6 @@ pub const ROUTE_RESYNC: &str = "route/resync";
 /// Call: the sender resumes its stream ([`Resume`]); the answer is the number of the last frame
 /// the receiver delivered (a `u64`).
 pub const ROUTE_RESUME: &str = "route/resume";
-/// Cast: retained messages set or cleared on the sender (a list of [`RetainUpdate`]).
-pub const RETAIN_UPDATE: &str = "retain/update";
 /// Call: answers the retained messages and clears the callee knows after a cursor, one
 /// [`RetainPage`] at a time (the request is the cursor, `Option<(mountpoint, topic)>`).
 pub const RETAIN_FULL: &str = "retain/full";
@@ -150,6 +149,47 @@ pub fn encode<T: Serialize>(frame: &T) -> Vec<u8> {
     crate::sessions::encode_record(frame)
 }
 
+/// The first byte of a stream frame's body: a forwarded publish.
+const PUBLISH_TAG: u8 = 0;
+/// The first byte of a stream frame's body: retained messages set or cleared on the sender.
+const RETAINED_TAG: u8 = 1;
+
+/// What a stream frame carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Carried {
+    /// A publish for the receiver's local subscribers.
+    Publish(Forwarded),
+    /// Retained messages set or cleared on the sender.
+    Retained(Vec<RetainUpdate>),
+}
+
+fn tagged<T: Serialize>(tag: u8, frame: &T) -> Vec<u8> {
+    let mut body = vec![tag];
+    // Writing into a Vec cannot fail, and frames always serialize.
+    let _ = ciborium::into_writer(frame, &mut body);
+    body
+}
+
+/// A stream body carrying a forwarded publish.
+pub fn encode_publish(frame: &ForwardedRef<'_>) -> Vec<u8> {
+    tagged(PUBLISH_TAG, frame)
+}
+
+/// A stream body carrying retained-message updates.
+pub fn encode_retained(updates: &[RetainUpdate]) -> Vec<u8> {
+    tagged(RETAINED_TAG, &updates)
+}
+
+/// Decodes a stream body; refused if it is malformed or names an invalid topic.
+pub fn decode_carried(body: &[u8]) -> Option<Carried> {
+    let (tag, rest) = body.split_first()?;
+    match *tag {
+        PUBLISH_TAG => decode_forwarded(rest).map(Carried::Publish),
+        RETAINED_TAG => decode_retained(rest).map(Carried::Retained),
+        _ => None,
+    }
+}
+
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     ciborium::from_reader(bytes).ok()
 }
@@ -175,7 +215,7 @@ pub fn decode_delta(bytes: &[u8]) -> Option<RouteDelta> {
 }
 
 /// Decodes a forwarded publish; refused if its topic is not a valid topic name.
-pub fn decode_forwarded(bytes: &[u8]) -> Option<Forwarded> {
+fn decode_forwarded(bytes: &[u8]) -> Option<Forwarded> {
     let forwarded: Forwarded = decode(bytes)?;
     validate_topic(&forwarded.message.topic)
         .ok()
@@ -183,7 +223,7 @@ pub fn decode_forwarded(bytes: &[u8]) -> Option<Forwarded> {
 }
 
 /// Decodes retained-message updates; refused if a topic is not a valid topic name.
-pub fn decode_retained(bytes: &[u8]) -> Option<Vec<RetainUpdate>> {
+fn decode_retained(bytes: &[u8]) -> Option<Vec<RetainUpdate>> {
     let updates: Vec<RetainUpdate> = decode(bytes)?;
     updates
         .iter()
@@ -267,14 +307,21 @@ mod tests {
             groups: vec!["g"],
             message: &forwarded.message,
         };
-        assert_eq!(decode_forwarded(&encode(&borrowed)), Some(forwarded));
+        assert_eq!(
+            decode_forwarded(&encode(&borrowed)),
+            Some(forwarded.clone())
+        );
+        let carried = decode_carried(&encode_publish(&borrowed));
+        assert_eq!(carried, Some(Carried::Publish(forwarded)));
         let updates = vec![RetainUpdate {
             mountpoint: String::new(),
             topic: "a/b".into(),
             stamp: Stamp::new(5, "n1@h"),
             message: None,
         }];
-        assert_eq!(decode_retained(&encode(&updates)), Some(updates));
+        assert_eq!(decode_retained(&encode(&updates)), Some(updates.clone()));
+        let carried = decode_carried(&encode_retained(&updates));
+        assert_eq!(carried, Some(Carried::Retained(updates)));
         let ack = Ack { epoch: 1, seq: 2 };
         assert_eq!(decode_ack(&encode(&ack)), Some(ack));
         let resume = Resume { epoch: 1, from: 3 };
@@ -331,6 +378,7 @@ mod tests {
             assert_eq!(decode_retained(garbage), None);
             assert_eq!(decode_page(garbage), None);
             assert_eq!(decode_ack(garbage), None);
+            assert_eq!(decode_carried(garbage), None);
             assert_eq!(decode_resume(garbage), None);
             assert_eq!(decode_delivered(garbage), None);
         }
@@ -352,6 +400,9 @@ mod tests {
             message: message("a/+"),
         };
         assert_eq!(decode_forwarded(&encode(&wildcard)), None);
+        let mut unknown_tag = encode_retained(&[]);
+        unknown_tag[0] = 9;
+        assert_eq!(decode_carried(&unknown_tag), None);
         // A frame of another kind does not pass for this one.
         assert_eq!(decode_delta(&encode(&Beacon { epoch: 1, seq: 1 })), None);
     }

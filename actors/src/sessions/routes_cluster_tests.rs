@@ -47,10 +47,9 @@ async fn peer_frames_reach_the_local_table_and_garbage_is_dropped() {
     let topics = [
         wire::ROUTE_DELTA,
         wire::ROUTE_BEACON,
-        wire::ROUTE_PUBLISH,
+        wire::ROUTE_STREAM,
         wire::ROUTE_ACK,
         wire::ROUTE_RESYNC,
-        wire::RETAIN_UPDATE,
     ];
     for topic in topics {
         for garbage in [&b""[..], b"\xff\x00\x01", b"{\"json\":true}"] {
@@ -64,6 +63,12 @@ async fn peer_frames_reach_the_local_table_and_garbage_is_dropped() {
 
     let within = Duration::from_secs(1);
     // Forwarded publishes come on a numbered stream that the sender resumed first.
+    let on_stream = |seq: u64, body: &[u8]| {
+        let frame = outbox::sequenced(9, seq, body);
+        peers
+            .cast(&local, wire::ROUTE_STREAM, frame)
+            .expect("a local cast");
+    };
     let publish = |seq: u64, groups: Vec<&str>| {
         let t = message("t/1");
         let frame = ForwardedRef {
@@ -71,10 +76,7 @@ async fn peer_frames_reach_the_local_table_and_garbage_is_dropped() {
             groups,
             message: &t,
         };
-        let frame = outbox::sequenced(9, seq, &wire::encode(&frame));
-        peers
-            .cast(&local, wire::ROUTE_PUBLISH, frame)
-            .expect("a local cast");
+        on_stream(seq, &wire::encode_publish(&frame));
     };
     publish(1, vec![]);
     assert_eq!(plain.stats().waiting, 0, "not before the stream is resumed");
@@ -102,10 +104,15 @@ async fn peer_frames_reach_the_local_table_and_garbage_is_dropped() {
         stamp: Stamp::new(1, "peer@127.0.0.1"),
         message: Some(message("t/r")),
     }];
-    peers
-        .cast(&local, wire::RETAIN_UPDATE, wire::encode(&update))
-        .expect("a local cast");
+    on_stream(3, &wire::encode_retained(&update));
     assert_eq!(retained.len(), 1);
+    on_stream(4, b"\x07garbage");
+    on_stream(5, &wire::encode_retained(&[]));
+    assert_eq!(
+        retained.len(),
+        1,
+        "a malformed frame in sequence is skipped"
+    );
 
     let full = peers.call(&local, wire::ROUTE_FULL, Vec::new(), within);
     let full = wire::decode_full(&full.await.expect("an answer")).expect("a full set");
