@@ -1,7 +1,8 @@
 //! Routing across real `vmq-node` processes: a publish on one node reaches the subscribers on the
 //! others exactly once (QoS 0 and 1), subscriptions come and go, share groups balance across
-//! nodes, retained messages are seen from every node, and a killed node's peers keep routing
-//! while it is down and route to it again once it is back.
+//! nodes, retained messages are seen from every node, a killed node's peers keep routing while it
+//! is down and route to it again once it is back, and a dead node that leaves is forgotten with
+//! the publishes kept for it.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{Event, Packet, QoS};
 
-use crate::cluster_support::{all, three_joined, Member};
+use crate::cluster_support::{all, three_joined, Member, DOWN_WITHIN};
 use crate::mqtt_support::{
     events_until, publish, received, spawn_v4, subscribe_at, v4_publish, V4Client,
 };
@@ -321,4 +322,57 @@ async fn a_killed_node_is_routed_around_and_catches_up_after_a_restart() {
     until_routed(&from3, "k/z", &mut [&mut on2]).await;
     publish(&publisher, "k/b", QoS::AtLeastOnce, false, "back").await;
     assert_eq!(payloads_until(&mut on3, "back").await, ["back"]);
+}
+
+/// Polls `member`'s counter `name` until `done` holds for it.
+fn counter_until(member: &Member, name: &str, done: impl Fn(f64) -> bool) -> f64 {
+    let start = Instant::now();
+    loop {
+        let value = member.counter(name);
+        if done(value) {
+            return value;
+        }
+        assert!(start.elapsed() < DEADLINE, "{name} stayed at {value}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_node_that_leaves_is_forgotten_with_the_publishes_kept_for_it() {
+    let root = tempfile::tempdir().expect("data root");
+    let [n1, n2, n3] = three_nodes(root.path());
+    let publisher = connect(&n1, "pub").await;
+    let mut on1 = connect(&n1, "sub1").await;
+    subscribe_at(&mut on1, "g/#", QoS::AtLeastOnce).await;
+    let mut on3 = connect(&n3, "sub3").await;
+    subscribe_at(&mut on3, "g/#", QoS::AtLeastOnce).await;
+    until_routed(&publisher, "g/x", &mut [&mut on3]).await;
+
+    let gone = n3.node();
+    drop(on3);
+    drop(n3); // SIGKILL
+    let mut down = all(&[&n1, &n2], true);
+    down.push((gone.clone(), false));
+    n1.wait_show(&down, DOWN_WITHIN);
+    // Publishes for the dead member's subscriber are kept for it.
+    let matched = n1.counter("router_matches_remote");
+    for i in 0..3 {
+        let payload = format!("kept-{i}");
+        publish(&publisher, "g/a", QoS::AtLeastOnce, false, &payload).await;
+        assert_eq!(payloads_until(&mut on1, &payload).await, [payload]);
+    }
+    counter_until(&n1, "router_matches_remote", |v| v == matched + 3.0);
+    assert_eq!(n1.counter("cluster_bytes_dropped"), 0.0);
+
+    let (status, body) = n1.get(&format!("/api/v1/cluster/leave?node={gone}"));
+    assert_eq!((status, body.as_str()), (200, DONE));
+    n1.wait_show(&all(&[&n1, &n2], true), DEADLINE);
+    counter_until(&n1, "cluster_bytes_dropped", |v| v > 0.0);
+    publish(&publisher, "g/b", QoS::AtLeastOnce, false, "after").await;
+    assert_eq!(payloads_until(&mut on1, "after").await, ["after"]);
+    assert_eq!(
+        n1.counter("router_matches_remote"),
+        matched + 3.0,
+        "nothing goes to a node that left"
+    );
 }
