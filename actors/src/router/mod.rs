@@ -1,7 +1,8 @@
 //! The subscription trie: topic filter validation and matching of topics against `+`/`#` filters;
 //! `remote.rs`: the subscriptions of the cluster's other nodes; `sync.rs`: whether what this node
 //! holds of them is current; `outbox.rs` and `stream.rs`: publishes forwarded on an acknowledged
-//! stream per peer; `wire.rs`: the frames nodes exchange; `link.rs`: all of it joined to the peers.
+//! stream per peer; `wire.rs`: the frames nodes exchange; `link.rs` (and `link_peers.rs`): all of
+//! it joined to the peers.
 
 pub(crate) mod link;
 pub mod outbox;
