@@ -225,7 +225,7 @@ impl Inbox {
         if in_run && seq <= self.delivered {
             return Take::Duplicate;
         }
-        if !in_run || seq != self.delivered + 1 {
+        if !in_run || Some(seq) != self.delivered.checked_add(1) {
             let first = !self.asked;
             self.asked = true;
             return if first { Take::Resync } else { Take::Skip };

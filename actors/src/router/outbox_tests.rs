@@ -176,3 +176,23 @@ fn short_frames_and_wrong_runs_are_refused() {
     outbox.acked(4, 10);
     assert_eq!(outbox.kept().0, 1, "an acknowledgement of another run");
 }
+
+#[test]
+fn a_peer_lying_about_numbers_cannot_overflow_anything() {
+    let mut inbox = Inbox::default();
+    let last = inbox.resume(Resume {
+        epoch: 1,
+        from: u64::MAX,
+    });
+    assert_eq!(last, u64::MAX - 1);
+    assert!(matches!(inbox.take(1, u64::MAX), Take::Deliver { .. }));
+    assert_eq!(inbox.take(1, u64::MAX), Take::Duplicate);
+    assert_eq!(inbox.take(1, 0), Take::Duplicate);
+    assert_eq!(inbox.resume(Resume { epoch: 2, from: 0 }), 0);
+    let mut outbox = Outbox::new(1, 100);
+    outbox.push(b"x");
+    outbox.acked(1, u64::MAX);
+    assert_eq!(outbox.kept(), (0, 0));
+    let (id, _) = outbox.begin_resume();
+    assert!(outbox.resumed(id, u64::MAX).is_empty());
+}
