@@ -4,7 +4,6 @@ use super::args::{ArgSpec, Args, FlagSpec, FlagValue};
 use super::cmdline::CommandLine;
 use super::error::AdminError;
 use super::reply::{Element, Reply, Table};
-use super::session_leave::{LEAVE_TIMEOUT, LEAVE_TOPIC};
 use crate::node::Node;
 use vmq_actors::{parse_discovery_node, LeaveOutcome, NodeName};
 
@@ -117,8 +116,9 @@ pub const LEAVE_USAGE: &str = "Usage: vmq-admin cluster leave node=<Node> [-k | 
 
     -k, --kill_sessions
       Also close the running node's connections and move its persistent sessions
-      (subscriptions, queued messages) to the remaining running nodes. The node keeps
-      running, out of service and a member, until it is stopped and left as a down node.
+      (subscriptions, queued messages) to the remaining running nodes; then the node
+      leaves the cluster (every member and the cluster metadata drop it; restarted, it
+      is a cluster of its own) and stops.
     -i, --summary-interval=<seconds>
     -t, --timeout=<seconds>
       Accepted for VerneMQ compatibility.
@@ -170,7 +170,8 @@ impl Leave {
         })
     }
 
-    /// Removes a down member; asks a running one to stop its MQTT listeners.
+    /// Removes a down member; asks a running one to stop its MQTT listeners, or with
+    /// `--kill_sessions` to move its sessions away, leave the cluster and stop.
     pub async fn execute(self, node: &Node) -> Result<Reply, AdminError> {
         match node
             .cluster
@@ -191,12 +192,9 @@ impl Leave {
                 self.node
             ))),
             LeaveOutcome::Running if self.kill_sessions => {
-                let peers = node.cluster.peers();
-                let summary = peers
-                    .call(&self.node, LEAVE_TOPIC, Vec::new(), LEAVE_TIMEOUT)
+                let summary = super::session_leave::ask(node, &self.node)
                     .await
                     .map_err(|e| AdminError::Unavailable(e.to_string()))?;
-                let summary = String::from_utf8_lossy(&summary).into_owned();
                 Ok(Reply(vec![
                     Element::Text(summary),
                     Element::Text("Done".to_owned()),

@@ -234,8 +234,8 @@ impl RunningNode {
     }
 }
 
-/// Runs a node until Ctrl-C or SIGTERM (then drains; exit code 0) or until its supervisor gives
-/// up (exit code 70). Returns the process exit code. `log` is the control [`crate::logging::init`]
+/// Runs a node until Ctrl-C or SIGTERM or until it has left the cluster (then drains; exit
+/// code 0), or until its supervisor gives up (exit code 70). Returns the process exit code. `log` is the control [`crate::logging::init`]
 /// returned.
 pub async fn run(config: Config, env: &[(String, String)], log: LogControl) -> u8 {
     let mut signal = match crate::logging::ShutdownSignal::install() {
@@ -255,6 +255,7 @@ pub async fn run(config: Config, env: &[(String, String)], log: LogControl) -> u
     };
     let code = tokio::select! {
         () = signal.received() => 0,
+        () = running.node.cluster.leave_finished() => 0,
         reason = running.failed() => {
             eprintln!("vmq-node: {reason}");
             70

@@ -3,6 +3,7 @@
 //! `session disconnect` and `/api/v2/disconnect` reach the node that holds the client; a
 //! client id connecting to another node takes its session over (a persistent one with its
 //! subscriptions and queued messages); a stopped node costs `session show` its rowtimeout.
+//! The helpers here serve `cluster_leave.rs` too.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -25,7 +26,7 @@ fn options(addr: SocketAddr, id: &str, clean: bool) -> MqttOptions {
 }
 
 /// A connected client of `member`; answers it and the CONNACK's session present flag.
-async fn connect(member: &Member, id: &str, clean: bool) -> (V4Client, bool) {
+pub(crate) async fn connect(member: &Member, id: &str, clean: bool) -> (V4Client, bool) {
     let mut client = spawn_v4(options(member.mqtt, id, clean));
     let events = events_until(&mut client.events, "CONNACK", |e| {
         matches!(e, Ok(Event::Incoming(Packet::ConnAck(_))))
@@ -38,7 +39,7 @@ async fn connect(member: &Member, id: &str, clean: bool) -> (V4Client, bool) {
 }
 
 /// `GET path` on `member` (blocking, off the runtime's threads).
-async fn get(member: &Member, path: &str) -> (u16, String) {
+pub(crate) async fn get(member: &Member, path: &str) -> (u16, String) {
     let (http, path) = (member.http, path.to_owned());
     tokio::task::spawn_blocking(move || {
         crate::raw::blocking_get(http, &path, crate::process::KEY, DEADLINE)
@@ -48,7 +49,7 @@ async fn get(member: &Member, path: &str) -> (u16, String) {
 }
 
 /// The rows of `session show?<query>` as `column=value` strings joined by `,` per row.
-async fn show(member: &Member, query: &str) -> Vec<String> {
+pub(crate) async fn show(member: &Member, query: &str) -> Vec<String> {
     let (status, body) = get(member, &format!("/api/v1/session/show?{query}")).await;
     assert_eq!(status, 200, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
@@ -71,7 +72,7 @@ async fn show(member: &Member, query: &str) -> Vec<String> {
 }
 
 /// Polls `session show?<query>` on `member` until it gives `expected`.
-async fn show_until(member: &Member, query: &str, expected: &[String]) {
+pub(crate) async fn show_until(member: &Member, query: &str, expected: &[String]) {
     let start = Instant::now();
     loop {
         let rows = show(member, query).await;
@@ -87,12 +88,12 @@ async fn show_until(member: &Member, query: &str, expected: &[String]) {
     }
 }
 
-fn row(client: &str, node: &Member) -> String {
+pub(crate) fn row(client: &str, node: &Member) -> String {
     format!("client_id={client},node={}", node.node())
 }
 
 /// Three joined members.
-async fn cluster(root: &std::path::Path, prefix: &str) -> [Member; 3] {
+pub(crate) async fn cluster(root: &std::path::Path, prefix: &str) -> [Member; 3] {
     let root = root.to_path_buf();
     let prefix = prefix.to_owned();
     tokio::task::spawn_blocking(move || three_joined(&root, &prefix, ""))
@@ -101,7 +102,7 @@ async fn cluster(root: &std::path::Path, prefix: &str) -> [Member; 3] {
 }
 
 /// The client's connection was closed by the broker.
-async fn closed(client: &mut V4Client, what: &str) {
+pub(crate) async fn closed(client: &mut V4Client, what: &str) {
     wait_for(&mut client.events, what, Result::is_err).await;
 }
 
@@ -173,7 +174,7 @@ async fn session_show_and_disconnect_reach_every_node() {
 }
 
 /// Publishes at QoS 1 and waits for the PUBACK.
-async fn publish(client: &mut V4Client, topic: &str, payload: &str) {
+pub(crate) async fn publish(client: &mut V4Client, topic: &str, payload: &str) {
     client
         .client
         .publish(topic, QoS::AtLeastOnce, false, payload.as_bytes().to_vec())
@@ -265,59 +266,4 @@ async fn a_client_id_moving_to_another_node_takes_its_session_over() {
         start.elapsed()
     );
     drop((n1, n2));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_node_leaving_with_kill_sessions_moves_its_persistent_sessions() {
-    let root = tempfile::tempdir().expect("data root");
-    let [n1, n2, n3] = cluster(root.path(), "sl").await;
-    let (mut q1, _) = connect(&n3, "q1", false).await;
-    q1.client
-        .subscribe("q/t", QoS::AtLeastOnce)
-        .await
-        .expect("subscribe queued");
-    wait_for(&mut q1.events, "SUBACK", |e| {
-        matches!(e, Ok(Event::Incoming(Packet::SubAck(_))))
-    })
-    .await;
-    crate::mqtt_support::disconnect(q1).await;
-    let (mut publisher, _) = connect(&n3, "q3", true).await;
-    publish(&mut publisher, "q/t", "queued").await;
-    let (mut q2, _) = connect(&n3, "q2", false).await;
-    let on_n3 = [row("q1", &n3), row("q2", &n3), row("q3", &n3)];
-    show_until(&n1, "--client_id&--node", &on_n3).await;
-
-    let (status, body) = get(
-        &n1,
-        &format!("/api/v1/cluster/leave?node={}&--kill_sessions", n3.node()),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert!(
-        body.contains("Migrated 2/2 queues and 1/1 messages"),
-        "{body}"
-    );
-    assert!(body.contains("Done"), "{body}");
-    closed(&mut q2, "q2 closed").await;
-    closed(&mut publisher, "q3 closed").await;
-    assert!(
-        std::net::TcpStream::connect(n3.mqtt).is_err(),
-        "n3 still serves MQTT"
-    );
-    // In turn to the remaining nodes, offline; the clean session is gone.
-    let moved = [
-        format!("client_id=q1,is_online=false,node={}", n1.node()),
-        format!("client_id=q2,is_online=false,node={}", n2.node()),
-    ];
-    show_until(&n2, "--client_id&--node&--is_online", &moved).await;
-    // The queue moved with its message: q1 gets it, here through a takeover from n1.
-    let (mut q1, present) = connect(&n2, "q1", false).await;
-    assert!(present);
-    events_until(
-        &mut q1.events,
-        "the queued message",
-        |e| matches!(e, Ok(Event::Incoming(Packet::Publish(p))) if p.payload.as_ref() == b"queued"),
-    )
-    .await;
-    drop((n1, n2, n3));
 }

@@ -13,6 +13,7 @@ mod cli_output;
 mod cli_socket;
 mod cluster;
 mod cluster_keys;
+mod cluster_leave;
 mod cluster_partition;
 mod cluster_routing;
 mod cluster_sessions;

@@ -249,6 +249,11 @@ impl Running {
         assert!(status.success(), "kill -{name} failed: {status}");
     }
 
+    /// Waits (up to `DEADLINE`) for the process to exit by itself; returns its status.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        self.guard.wait_exit()
+    }
+
     /// Sends SIGTERM and asserts a clean exit (code 0) within `DEADLINE`.
     pub fn terminate_cleanly(&mut self) {
         let status = Command::new("kill")

@@ -60,6 +60,7 @@ pub struct ClusterHandle {
     listen: SocketAddr,
     members: Arc<ArcSwap<Vec<Member>>>,
     leave_requests: Arc<Notify>,
+    leave_finished: Arc<Notify>,
     peers: Peers,
     fabric: Fabric,
 }
@@ -142,6 +143,7 @@ impl ClusterHandle {
             listen,
             members,
             leave_requests,
+            leave_finished: Arc::new(Notify::new()),
             peers,
             fabric: cut,
         })
@@ -162,6 +164,28 @@ impl ClusterHandle {
     /// MQTT listeners.
     pub async fn leave_requested(&self) {
         self.leave_requests.notified().await;
+    }
+
+    /// Leaves the cluster for good: every peer is told and drops this node at once; this node
+    /// forgets them and persists itself alone, so that a restart does not rejoin.
+    pub async fn depart(&self) -> Result<(), CallError> {
+        call(
+            &self.slot.get(),
+            "cluster membership",
+            DEFAULT_CALL_TIMEOUT,
+            |reply| ClusterMessage::Depart { reply },
+        )
+        .await
+    }
+
+    /// Says that this node's leave is over and answered: the node process may stop now.
+    pub fn finish_leave(&self) {
+        self.leave_finished.notify_one();
+    }
+
+    /// Resolves once [`Self::finish_leave`] was called (even before this was awaited).
+    pub async fn leave_finished(&self) {
+        self.leave_finished.notified().await;
     }
 
     /// This node's name.

@@ -1,7 +1,8 @@
 //! Cluster membership over the `ractor_cluster` fabric: members find each other through the
 //! `vmq_cluster` process group, exchange a heartbeat every second (a peer silent for more than
 //! [`MISS_LIMIT`] beats shows `Running = false`), redial down members with backoff, and persist
-//! the member list so that a restarted node rejoins by itself.
+//! the member list so that a restarted node rejoins by itself. A node that leaves for good
+//! (`cluster leave --kill_sessions`) says so to its peers, which drop it at once.
 
 mod fabric;
 mod fabric_tls;
@@ -61,8 +62,8 @@ pub enum ClusterMessage {
         /// Why.
         error: String,
     },
-    /// `cluster leave node=…`: removes a down member; a running one (unless `kill_sessions`,
-    /// not supported yet) is asked to stop its MQTT listeners.
+    /// `cluster leave node=…`: removes a down member; a running one is asked to stop its MQTT
+    /// listeners (with `kill_sessions` the caller asks it to leave over the peer service).
     Leave {
         /// The member to remove.
         node: NodeName,
@@ -79,6 +80,17 @@ pub enum ClusterMessage {
     /// Asks `node` (this one, or a peer over the fabric) to stop its MQTT listeners.
     StopListeners {
         /// The leaving node.
+        node: NodeName,
+    },
+    /// This node leaves the cluster for good: it tells every peer, forgets them, and persists
+    /// itself alone (a restart does not rejoin).
+    Depart {
+        /// Acknowledgement once the farewell is sent and the list saved.
+        reply: RpcReplyPort<()>,
+    },
+    /// A peer's farewell: it has left the cluster for good.
+    Departed {
+        /// The peer.
         node: NodeName,
     },
     /// A heartbeat interval passed.
@@ -176,6 +188,17 @@ impl Actor for ClusterActor {
                     stop_local_listeners(args);
                 }
             }
+            ClusterMessage::Depart { reply } => {
+                depart(state, args, &myself);
+                let _ = reply.send(());
+            }
+            ClusterMessage::Departed { node } => {
+                if state.peer_departed(&node) {
+                    tracing::info!(%node, "cluster member left");
+                    persist(state, args);
+                    broadcast(&state.heartbeat());
+                }
+            }
             ClusterMessage::Tick => tick(state, args),
             ClusterMessage::Heartbeat(beat) => {
                 let heard = state.heard(&beat);
@@ -193,6 +216,9 @@ impl Actor for ClusterActor {
 }
 
 fn tick(state: &mut ClusterState, args: &ClusterArgs) {
+    if state.departed() {
+        return;
+    }
     let tick = state.tick();
     for node in &tick.went_down {
         tracing::warn!(%node, "cluster member down: no heartbeat");
@@ -225,6 +251,23 @@ fn stop_listeners(args: &ClusterArgs, node: NodeName) {
 fn stop_local_listeners(args: &ClusterArgs) {
     tracing::warn!("cluster leave: this node stops its MQTT listeners");
     args.leave_requests.notify_one();
+}
+
+/// Sends the farewell to every peer (after any heartbeat this node sent them, so none brings it
+/// back), leaves the group, and saves this node alone.
+fn depart(state: &mut ClusterState, args: &ClusterArgs, myself: &ActorRef<ClusterMessage>) {
+    for cell in pg::get_members(&GROUP.to_owned()) {
+        if !cell.get_id().is_local() {
+            let farewell = ClusterMessage::Departed {
+                node: args.local.clone(),
+            };
+            let _ = cell.send_message(farewell);
+        }
+    }
+    pg::leave(GROUP.to_owned(), vec![myself.get_cell()]);
+    state.depart();
+    persist(state, args);
+    tracing::info!("this node left the cluster");
 }
 
 fn persist(state: &ClusterState, args: &ClusterArgs) {

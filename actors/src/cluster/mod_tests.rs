@@ -65,6 +65,7 @@ async fn frames_a_peer_could_send_never_stop_the_membership_actor() {
         ),
         ("join", Vec::new()),
         ("stop_listeners", b"\xff".to_vec()),
+        ("departed", b"no name".to_vec()),
     ];
     for (variant, args) in frames {
         let frame = SerializedMessage::Cast {

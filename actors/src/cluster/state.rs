@@ -11,6 +11,10 @@ use ractor::RpcReplyPort;
 use super::wire::{Heartbeat, MemberList, StoredMember};
 use crate::types::NodeName;
 
+#[path = "state_leave.rs"]
+mod leave;
+pub use leave::LeaveOutcome;
+
 /// A peer unheard for more ticks than this shows `Running = false`.
 pub const MISS_LIMIT: u32 = 3;
 /// A join that has not seen both sides agree after this many ticks answers with an error.
@@ -84,17 +88,6 @@ pub enum JoinStart {
     Connect,
 }
 
-/// What `cluster leave node=…` found.
-#[derive(Debug, PartialEq, Eq)]
-pub enum LeaveOutcome {
-    /// The down member was removed here; peers learn it with the next heartbeat.
-    Removed,
-    /// Not a member.
-    NotMember,
-    /// The member runs (or is this node): it is asked to stop its MQTT listeners.
-    Running,
-}
-
 /// The members, with the snapshot every change is published to.
 pub struct ClusterState {
     local: NodeName,
@@ -104,6 +97,8 @@ pub struct ClusterState {
     removed: BTreeSet<NodeName>,
     joins: Vec<PendingJoin>,
     published: Arc<ArcSwap<Vec<Member>>>,
+    /// This node left the cluster for good: it hears and tells nobody any more.
+    departed: bool,
 }
 
 impl ClusterState {
@@ -122,6 +117,7 @@ impl ClusterState {
             removed: BTreeSet::new(),
             joins: Vec::new(),
             published,
+            departed: false,
         };
         state.merge(stored);
         state.publish();
@@ -164,7 +160,7 @@ impl ClusterState {
         let Ok(from) = NodeName::parse(&beat.from) else {
             return Heard::default();
         };
-        if from == self.local {
+        if from == self.local || self.departed {
             return Heard::default();
         }
         let mut heard = Heard {
@@ -212,6 +208,9 @@ impl ClusterState {
     /// One heartbeat interval passed.
     pub fn tick(&mut self) -> Tick {
         let mut tick = Tick::default();
+        if self.departed {
+            return tick;
+        }
         for (node, peer) in &mut self.peers {
             peer.silent_ticks = peer.silent_ticks.saturating_add(1);
             if peer.running && peer.silent_ticks > MISS_LIMIT {
@@ -305,23 +304,6 @@ impl ClusterState {
         self.joins = waiting;
         for join in done {
             let _ = join.reply.send(answer(&join.node));
-        }
-    }
-
-    /// `cluster leave node=…` of a down member: forgotten here and remembered as removed.
-    pub fn leave(&mut self, node: &NodeName) -> LeaveOutcome {
-        if *node == self.local {
-            return LeaveOutcome::Running;
-        }
-        match self.peers.get(node) {
-            None => LeaveOutcome::NotMember,
-            Some(peer) if peer.running => LeaveOutcome::Running,
-            Some(_) => {
-                self.peers.remove(node);
-                self.removed.insert(node.clone());
-                self.publish();
-                LeaveOutcome::Removed
-            }
         }
     }
 

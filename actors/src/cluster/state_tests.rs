@@ -255,3 +255,46 @@ fn a_join_that_reached_a_node_of_another_name_says_which() {
     state.heard(&beat("B@h", &["B@h", "A@h"]));
     assert!(matches!(answer.try_recv(), Ok(Err(e)) if e.contains("is B@h, not Wrong@h")));
 }
+
+#[test]
+fn a_running_peer_that_departs_is_dropped_and_not_brought_back_by_gossip() {
+    let (mut state, published) = state("A@h", &[]);
+    state.heard(&beat("B@h", &["B@h", "A@h", "C@h"]));
+    state.heard(&beat("C@h", &["C@h"]));
+    assert!(state.peer_departed(&name("C@h")));
+    assert!(!state.peer_departed(&name("C@h")), "already removed");
+    assert!(!state.peer_departed(&name("A@h")), "not this node");
+    assert_eq!(
+        running(&published),
+        [("A@h".into(), false), ("B@h".into(), true)]
+    );
+    assert_eq!(state.list().removed, ["C@h"]);
+    assert!(!state.heard(&beat("B@h", &["B@h", "C@h"])).members_changed);
+    assert_eq!(published.load().len(), 2);
+    // Nothing goes down afterwards: the departed peer is not waited for.
+    for _ in 0..=MISS_LIMIT {
+        assert!(state.tick().went_down.is_empty());
+        state.heard(&beat("B@h", &["B@h"]));
+    }
+}
+
+#[test]
+fn a_departed_node_forgets_the_cluster_and_hears_nobody() {
+    let (mut state, published) = state("A@h", &[stored("C@h", "h:3")]);
+    state.heard(&beat("B@h", &["B@h", "A@h", "C@h"]));
+    let (reply, mut answer) = join_port();
+    state.join(name("D@h"), "D@h:1".into(), reply);
+    state.depart();
+    assert!(state.departed());
+    assert!(matches!(answer.try_recv(), Ok(Err(e)) if e.contains("left the cluster")));
+    let alone = MemberList {
+        members: vec![stored("A@h", "h:0")],
+        removed: Vec::new(),
+    };
+    assert_eq!(state.list(), alone);
+    assert_eq!(running(&published), [("A@h".into(), false)]);
+    assert_eq!(state.heard(&beat("B@h", &["B@h", "A@h"])), Heard::default());
+    assert_eq!(state.tick(), Tick::default());
+    assert_eq!(published.load().len(), 1);
+    assert!(!state.peer_departed(&name("B@h")));
+}

@@ -1,4 +1,5 @@
-//! What members tell each other over the fabric: a heartbeat carrying the sender's member list.
+//! What members tell each other over the fabric: a heartbeat carrying the sender's member list,
+//! a request to stop MQTT listeners, and a node's farewell when it leaves for good.
 
 use ractor::message::{BoxedDowncastErr, SerializedMessage};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,8 @@ pub struct Heartbeat {
 const HEARTBEAT: &str = "heartbeat";
 /// The variant tag of a request that a running node stop its MQTT listeners.
 const STOP_LISTENERS: &str = "stop_listeners";
+/// The variant tag of a node's farewell: it has left the cluster for good.
+const DEPARTED: &str = "departed";
 
 impl Heartbeat {
     pub(crate) fn encode(&self) -> Vec<u8> {
@@ -54,43 +57,48 @@ impl Heartbeat {
     }
 }
 
-// Only `Heartbeat` crosses the fabric; the other variants stay local (their serialisation fails).
+// Only these variants cross the fabric; the others stay local (their serialisation fails).
 impl ractor::Message for ClusterMessage {
     fn serializable() -> bool {
         true
     }
 
     fn serialize(self) -> Result<SerializedMessage, BoxedDowncastErr> {
-        match self {
-            ClusterMessage::Heartbeat(beat) => Ok(SerializedMessage::Cast {
-                variant: HEARTBEAT.to_owned(),
-                args: beat.encode(),
-                metadata: None,
-            }),
-            ClusterMessage::StopListeners { node } => Ok(SerializedMessage::Cast {
-                variant: STOP_LISTENERS.to_owned(),
-                args: node.as_str().as_bytes().to_vec(),
-                metadata: None,
-            }),
-            _ => Err(BoxedDowncastErr),
-        }
+        let (variant, args) = match self {
+            ClusterMessage::Heartbeat(beat) => (HEARTBEAT, beat.encode()),
+            ClusterMessage::StopListeners { node } => (STOP_LISTENERS, name_bytes(&node)),
+            ClusterMessage::Departed { node } => (DEPARTED, name_bytes(&node)),
+            _ => return Err(BoxedDowncastErr),
+        };
+        Ok(SerializedMessage::Cast {
+            variant: variant.to_owned(),
+            args,
+            metadata: None,
+        })
     }
 
     fn deserialize(bytes: SerializedMessage) -> Result<Self, BoxedDowncastErr> {
-        match bytes {
-            SerializedMessage::Cast { variant, args, .. } if variant == HEARTBEAT => {
-                Heartbeat::decode(&args)
-                    .map(ClusterMessage::Heartbeat)
-                    .ok_or(BoxedDowncastErr)
-            }
-            SerializedMessage::Cast { variant, args, .. } if variant == STOP_LISTENERS => {
-                let text = std::str::from_utf8(&args).map_err(|_| BoxedDowncastErr)?;
-                let node = NodeName::parse(text).map_err(|_| BoxedDowncastErr)?;
-                Ok(ClusterMessage::StopListeners { node })
-            }
+        let SerializedMessage::Cast { variant, args, .. } = bytes else {
+            return Err(BoxedDowncastErr);
+        };
+        match variant.as_str() {
+            HEARTBEAT => Heartbeat::decode(&args)
+                .map(ClusterMessage::Heartbeat)
+                .ok_or(BoxedDowncastErr),
+            STOP_LISTENERS => Ok(ClusterMessage::StopListeners { node: name(&args)? }),
+            DEPARTED => Ok(ClusterMessage::Departed { node: name(&args)? }),
             _ => Err(BoxedDowncastErr),
         }
     }
+}
+
+fn name_bytes(node: &NodeName) -> Vec<u8> {
+    node.as_str().as_bytes().to_vec()
+}
+
+fn name(bytes: &[u8]) -> Result<NodeName, BoxedDowncastErr> {
+    let text = std::str::from_utf8(bytes).map_err(|_| BoxedDowncastErr)?;
+    NodeName::parse(text).map_err(|_| BoxedDowncastErr)
 }
 
 #[cfg(test)]
@@ -116,7 +124,7 @@ mod tests {
     }
 
     #[test]
-    fn only_heartbeats_and_stop_requests_cross_the_fabric() {
+    fn only_heartbeats_stop_requests_and_farewells_cross_the_fabric() {
         use ractor::Message as _;
         let node = NodeName::parse("B@h").expect("name");
         let frame = ClusterMessage::StopListeners { node: node.clone() }
@@ -126,12 +134,21 @@ mod tests {
             ClusterMessage::deserialize(frame),
             Ok(ClusterMessage::StopListeners { node: n }) if n == node
         ));
-        let bad = SerializedMessage::Cast {
-            variant: STOP_LISTENERS.to_owned(),
-            args: b"no name".to_vec(),
-            metadata: None,
-        };
-        assert!(ClusterMessage::deserialize(bad).is_err());
+        let frame = ClusterMessage::Departed { node: node.clone() }
+            .serialize()
+            .expect("remote");
+        assert!(matches!(
+            ClusterMessage::deserialize(frame),
+            Ok(ClusterMessage::Departed { node: n }) if n == node
+        ));
+        for variant in [STOP_LISTENERS, DEPARTED] {
+            let bad = SerializedMessage::Cast {
+                variant: variant.to_owned(),
+                args: b"no name".to_vec(),
+                metadata: None,
+            };
+            assert!(ClusterMessage::deserialize(bad).is_err());
+        }
         assert!(ClusterMessage::Tick.serialize().is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! [`MetaMember`]: this node's raft member on the fabric: started (a fresh node is a one-member cluster of itself), joined to another node's cluster, and serving its peers.
+//! [`MetaMember`]: this node's raft member on the fabric: started (a fresh node is a one-member cluster of itself), joined to another node's cluster, left for good, and serving its peers.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,8 @@ use crate::types::NodeName;
 
 /// The peer topic on which a joining node asks to be added to the cluster.
 pub const JOIN_TOPIC: &str = "raft_join";
+/// The peer topic on which a leaving node asks to be removed from the cluster.
+pub const LEAVE_TOPIC: &str = "raft_leave";
 /// How long a join keeps asking the discovery node's cluster to add this node.
 const JOIN_WITHIN: Duration = Duration::from_secs(20);
 
@@ -109,13 +111,46 @@ impl MetaMember {
         }
         self.reset().await?;
         let admitted = self.ask_admission(discovery).await;
-        if let Err(e) = &admitted {
-            tracing::warn!(%discovery, error = %e, "not admitted to the cluster metadata; this node stays a cluster of its own");
-            self.reset().await?;
-            self.handle().initialize(alone(&self.inner.local)).await?;
+        match &admitted {
+            Ok(()) => self.merge_keys(&before).await?,
+            Err(e) => {
+                tracing::warn!(%discovery, error = %e, "not admitted to the cluster metadata; this node stays a cluster of its own");
+                self.start_alone(&before).await?;
+            }
         }
-        self.merge_keys(&before).await?;
         admitted
+    }
+
+    /// Leaves the cluster for good: another member removes this node from the voters (as
+    /// [`Self::remove`] does for a dead node), then this node starts over as a cluster of its
+    /// own, with the keys it had. A node alone already has nothing to leave.
+    pub async fn leave(&self) -> Result<(), MetaError> {
+        let leave: BoxFuture<'_, _> = Box::pin(self.leave_boxed());
+        leave.await
+    }
+
+    async fn leave_boxed(&self) -> Result<(), MetaError> {
+        let _one_at_a_time = self.inner.joining.lock().await;
+        let before = self.state();
+        let local = node_id(&self.inner.local.name);
+        let others: Vec<&MetaNode> = (before.members().iter())
+            .filter(|(id, _)| **id != local)
+            .map(|(_, node)| node)
+            .collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        let mut error = MetaError::NoQuorum;
+        for other in others {
+            match self.ask_removal(other).await {
+                Ok(()) => return self.start_alone(&before).await,
+                Err(e) => {
+                    tracing::warn!(node = %other.name, error = %e, "not removed from the cluster metadata; asking another member");
+                    error = e;
+                }
+            }
+        }
+        Err(error)
     }
 
     /// Removes `node` from the raft members (nothing to do when it is not one).
@@ -145,6 +180,32 @@ impl MetaMember {
         let fresh = open(&inner.peers, &inner.local, &inner.path, &inner.config).await?;
         inner.current.store(Arc::new(fresh));
         Ok(())
+    }
+
+    /// Starts over as a cluster of this node alone, with the keys of `before`.
+    async fn start_alone(&self, before: &MetaState) -> Result<(), MetaError> {
+        self.reset().await?;
+        self.handle().initialize(alone(&self.inner.local)).await?;
+        self.merge_keys(before).await
+    }
+
+    /// Asks member `other` to remove this node from the voters.
+    async fn ask_removal(&self, other: &MetaNode) -> Result<(), MetaError> {
+        let name =
+            NodeName::parse(&other.name).map_err(|e| MetaError::Membership(e.to_string()))?;
+        let timeout = self.inner.config.write_timeout * 3;
+        let asked = self
+            .inner
+            .peers
+            .call(&name, LEAVE_TOPIC, Vec::new(), timeout);
+        match asked
+            .await
+            .map(|reply| decode::<Result<(), MetaError>>(&reply))
+        {
+            Ok(Ok(removed)) => removed,
+            Ok(Err(e)) => Err(MetaError::Membership(format!("malformed answer: {e}"))),
+            Err(e) => Err(MetaError::Membership(e.to_string())),
+        }
     }
 
     /// Asks `discovery` until its cluster has added this node as a voter, or [`JOIN_WITHIN`].
@@ -246,6 +307,18 @@ fn register(inner: &Arc<Inner>) {
             })
         }),
     );
+    // A node can only ask for its own removal.
+    let weak = Arc::downgrade(inner);
+    inner.peers.on_call(
+        LEAVE_TOPIC,
+        Arc::new(move |from, _body| {
+            let member = upgrade(&weak);
+            Box::pin(async move {
+                let removed = member?.remove(&from).await;
+                encode(&removed)
+            })
+        }),
+    );
 }
 
 fn upgrade(weak: &Weak<Inner>) -> Result<MetaMember, String> {
@@ -263,91 +336,5 @@ async fn released(path: &Path) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cluster::PeerError;
-    use crate::raft::{encode_request, RaftReply, RaftRequest};
-
-    const WAIT: Duration = Duration::from_secs(10);
-
-    async fn solo(dir: &Path) -> (NodeName, Peers, MetaMember) {
-        let name = NodeName::parse("solo@127.0.0.1").expect("name");
-        let peers = Peers::new(name.clone());
-        let local = MetaNode::new(name.as_str(), "127.0.0.1:44053");
-        let path = dir.join("meta.redb");
-        let member = MetaMember::start(peers.clone(), local, path, MetaConfig::default())
-            .await
-            .expect("starts");
-        (name, peers, member)
-    }
-
-    #[tokio::test]
-    async fn malformed_frames_from_a_peer_are_refused_not_a_panic() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (name, peers, member) = solo(dir.path()).await;
-        let garbage = b"\xff\x00garbage".to_vec();
-        match peers.call(&name, RAFT_TOPIC, garbage.clone(), WAIT).await {
-            Err(PeerError::Refused { reason, .. }) => {
-                assert!(reason.contains("malformed raft request"), "{reason}");
-            }
-            other => panic!("garbage answered {other:?}"),
-        }
-        let answer = peers.call(&name, JOIN_TOPIC, garbage, WAIT).await;
-        let decoded: Result<(), MetaError> = decode(&answer.expect("an answer")).expect("CBOR");
-        assert!(
-            matches!(&decoded, Err(MetaError::Membership(m)) if m.contains("malformed")),
-            "{decoded:?}"
-        );
-        // A well-formed request still works afterwards.
-        let request = encode_request(&RaftRequest::AwaitApplied(0)).expect("encodable");
-        let reply = peers.call(&name, RAFT_TOPIC, request, WAIT).await;
-        let reply = decode_reply_bytes(&reply.expect("an answer"));
-        assert!(matches!(reply, RaftReply::Applied(true)), "{reply:?}");
-        member.shutdown().await;
-    }
-
-    fn decode_reply_bytes(bytes: &[u8]) -> RaftReply {
-        super::super::decode_reply(bytes).expect("a reply")
-    }
-
-    #[tokio::test]
-    async fn a_node_can_only_add_itself() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (name, peers, member) = solo(dir.path()).await;
-        let other = MetaNode::new("intruder@127.0.0.1", "127.0.0.1:1");
-        let body = encode(&other).expect("encodable");
-        let answer = peers.call(&name, JOIN_TOPIC, body, WAIT).await;
-        let decoded: Result<(), MetaError> = decode(&answer.expect("an answer")).expect("CBOR");
-        assert!(
-            matches!(&decoded, Err(MetaError::Membership(m)) if m.contains("only add itself")),
-            "{decoded:?}"
-        );
-        assert_eq!(member.state().members().len(), 1);
-        member.shutdown().await;
-    }
-
-    #[tokio::test]
-    async fn a_fresh_node_is_a_cluster_of_itself_and_resumes_it_after_a_restart() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (name, _peers, member) = solo(dir.path()).await;
-        let members = member.state().members().clone();
-        assert_eq!(
-            members.keys().copied().collect::<Vec<_>>(),
-            [node_id(name.as_str())]
-        );
-        let set = Command::SetConfig {
-            key: "max_inflight_messages".into(),
-            value: "7".into(),
-        };
-        assert_eq!(member.write(set).await, Ok(Response::Done));
-        member.shutdown().await;
-        let (_, _peers, member) = solo(dir.path()).await;
-        assert_eq!(member.state().config("max_inflight_messages"), Some("7"));
-        assert_eq!(member.state().members(), &members);
-        member
-            .remove(&NodeName::parse("absent@h").expect("name"))
-            .await
-            .expect("no-op");
-        member.shutdown().await;
-    }
-}
+#[path = "member_tests.rs"]
+mod tests;

@@ -12,7 +12,8 @@
 //! - `fabric.rs`: [`PeersTransport`], raft requests as peer calls between node processes, and
 //!   [`node_id`], the member id of a node name;
 //! - `member.rs`: [`MetaMember`], what the node uses: starts its member (alone at first), joins
-//!   another node's cluster (dropping its own log, merging its keys), serves its peers.
+//!   another node's cluster (dropping its own log, merging its keys), leaves it for good (removed
+//!   by another member, then alone with its keys), serves its peers.
 
 mod fabric;
 mod handle;
@@ -36,7 +37,7 @@ use serde::{Deserialize, Serialize};
 pub use fabric::{node_id, PeersTransport, RAFT_TOPIC};
 pub use handle::{MetaConfig, MetaError, MetaHandle};
 pub use local::LocalNet;
-pub use member::{MetaMember, JOIN_TOPIC};
+pub use member::{MetaMember, JOIN_TOPIC, LEAVE_TOPIC};
 pub use network::{
     decode_reply, decode_request, encode_reply, encode_request, Proposal, RaftReply, RaftRequest,
     RaftTransport, TransportError, TransportFuture, Written,
