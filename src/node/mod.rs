@@ -235,8 +235,8 @@ impl RunningNode {
 }
 
 /// Runs a node until Ctrl-C or SIGTERM or until it has left the cluster (then drains; exit
-/// code 0), or until its supervisor gives up (exit code 70). Returns the process exit code. `log` is the control [`crate::logging::init`]
-/// returned.
+/// code 0), or until its supervisor gives up (exit code 70). Returns the process exit code.
+/// `log` is the control [`crate::logging::init`] returned.
 pub async fn run(config: Config, env: &[(String, String)], log: LogControl) -> u8 {
     let mut signal = match crate::logging::ShutdownSignal::install() {
         Ok(signal) => signal,
