@@ -7,8 +7,8 @@
 //! handles are re-pointed through an `ActorSlot`); when children keep failing the supervisor
 //! gives up and the node stops rather than run with part of its control plane dead.
 //!
-//! - the **vault** (`vault/`) keeps the API keys, persists them as SHA-256 digests in the data
-//!   directory, and publishes an immutable snapshot that HTTP authentication reads without a
+//! - the **vault** (`vault/`, not an actor) keeps the API keys as SHA-256 digests in the cluster
+//!   metadata, and derives an immutable snapshot that HTTP authentication reads without a
 //!   message round trip;
 //! - **cluster membership** (`cluster/`) knows the members and whether each runs;
 //! - the **listener registry** (`listeners/`) knows every bound listener and its connection counts,
@@ -25,7 +25,7 @@
 //! - the **plugin manager** (`plugins/`) runs the built-in auth plugins `vmq_passwd` and
 //!   `vmq_acl`: it reads their files (again when they change) and publishes an `AuthRules`
 //!   snapshot that MQTT connections consult without a message round trip.
-//! - the **cluster metadata** (`raft/`, not wired in yet) replicates members, API-key digests and
+//! - the **cluster metadata** (`raft/`) replicates members, API-key digests and
 //!   cluster-wide config on `openraft`, stored in `meta.redb`; writes go to the leader, reads are
 //!   a local snapshot;
 //! - the **trace hub** (`trace/`, not an actor) holds the running `trace client` traces; every
@@ -36,6 +36,7 @@
 
 pub mod call;
 pub mod cluster;
+mod data_file;
 pub mod listeners;
 pub mod metrics;
 pub mod plugins;

@@ -248,9 +248,7 @@ fn vault_error(error: VaultError, usage: &'static str) -> AdminError {
     match error {
         VaultError::KeyExists { .. } => AdminError::Conflict(message),
         VaultError::KeyNotFound { .. } => AdminError::NotFound(message),
-        VaultError::Storage(_) | VaultError::Unavailable(_) | VaultError::Cluster(_) => {
-            AdminError::Unavailable(message)
-        }
+        VaultError::Storage(_) | VaultError::Cluster(_) => AdminError::Unavailable(message),
         VaultError::Corrupt(_) => AdminError::Internal(message),
         _ => AdminError::bad_args(message, usage),
     }

@@ -22,8 +22,8 @@
 //! Any failure is a [`ConfigError`] naming the file and line (or variable), the key and the
 //! problem; the node prints it and exits with EX_CONFIG before binding any port.
 //!
-//! At runtime, [`Config::apply`] implements `set`: it returns a new `Config` and never changes
-//! the old one, so readers holding a snapshot keep a consistent view.
+//! At runtime, [`Config::apply`] (`runtime.rs`) implements `set`: it returns a new `Config` and
+//! never changes the old one, so readers holding a snapshot keep a consistent view.
 
 mod cluster_tls;
 mod env;
@@ -35,6 +35,7 @@ mod mqtt_listener;
 mod mqtt_listener_keys;
 mod mqtt_values;
 mod parser;
+mod runtime;
 mod schema;
 mod settings;
 mod value;
@@ -60,7 +61,7 @@ pub use mqtt_listener::{
 };
 
 use listener::socket_addr;
-use settings::{Rejection, Settings};
+use settings::Settings;
 
 /// Stands for the config file when there is none.
 const DEFAULTS_SOURCE: &str = "built-in defaults";
@@ -294,71 +295,6 @@ impl Config {
             .map(|(key, value)| format!("{key} = {value}\n"))
             .collect()
     }
-
-    /// A runtime `set`: every key must exist and be settable and every value valid, else nothing
-    /// changes. Returns the new config; `self` is untouched.
-    pub fn apply(&self, changes: &[(String, String)]) -> Result<Config, SetError> {
-        let unknown = keys_where(changes, |key| schema::find(key).is_none());
-        if !unknown.is_empty() {
-            return Err(SetError::UnknownKeys(unknown));
-        }
-        let fixed = keys_where(changes, |key| {
-            schema::find(key).is_some_and(|s| !s.settable)
-        });
-        if !fixed.is_empty() {
-            return Err(SetError::NotSettable(fixed));
-        }
-        let mut settings = Settings::from_values(&self.values);
-        for (key, raw) in changes {
-            let raw = raw.trim();
-            let (_, value) = settings::check(key, raw).map_err(|rejection| {
-                let reason = match rejection {
-                    Rejection::InvalidValue { expected } => format!("expected {expected}"),
-                    other => other.message(raw),
-                };
-                invalid_value(key, raw, reason)
-            })?;
-            settings.set(key, value);
-        }
-        Config::from_settings(settings).map_err(|error| {
-            let key = error.key.unwrap_or_default();
-            let value = changes.iter().rev().find(|(k, _)| *k == key);
-            let value = value.map(|(_, v)| v.as_str()).unwrap_or_default();
-            invalid_value(&key, value, error.message)
-        })
-    }
-
-    /// The doc text of `key` for `describe`: a doc line, then `value: …`, `default: …` (when
-    /// there is one) and `settable at runtime: yes|no`. Accepts concrete keys
-    /// (`listener.http.admin`) and patterns (`listener.http.$name`).
-    pub fn describe(key: &str) -> Option<String> {
-        let spec = schema::find(key).or_else(|| schema::find_pattern(key))?;
-        Some(spec.describe())
-    }
-
-    /// Whether `key` names a config key (wildcards filled in: `listener.http.admin`).
-    pub fn is_known_key(key: &str) -> bool {
-        schema::find(key).is_some()
-    }
-}
-
-/// The distinct keys of `changes` that satisfy `predicate`, in order of first appearance.
-fn keys_where(changes: &[(String, String)], predicate: impl Fn(&str) -> bool) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    for (key, _) in changes {
-        if predicate(key) && !keys.contains(key) {
-            keys.push(key.clone());
-        }
-    }
-    keys
-}
-
-fn invalid_value(key: &str, value: &str, reason: String) -> SetError {
-    SetError::InvalidValue {
-        key: key.to_owned(),
-        value: value.to_owned(),
-        reason,
-    }
 }
 
 /// The plugin keys, typed. Both files always have a value (VerneMQ's defaults under `./etc`).
@@ -393,15 +329,6 @@ fn parsed<T: FromStr>(settings: &Settings, key: &str) -> Result<Option<T>, Confi
             .parse()
             .map(Some)
             .map_err(|_| settings.error(key, format!("'{value}' is out of range"))),
-    }
-}
-
-/// `set` at run time goes through the settings actor, which calls this.
-impl vmq_actors::RuntimeSettings for Config {
-    type Error = SetError;
-
-    fn apply(&self, changes: &[(String, String)]) -> Result<Self, SetError> {
-        Config::apply(self, changes)
     }
 }
 

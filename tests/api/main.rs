@@ -21,6 +21,7 @@ mod cluster_status;
 mod cluster_support;
 mod cluster_tls;
 mod health;
+mod http_requests;
 mod keys;
 mod listener_transports;
 mod listeners;

@@ -27,7 +27,7 @@ pub(crate) fn load(file: &Path) -> Result<MemberList, String> {
 /// Replaces the file atomically (temp file, fsync, rename).
 pub(crate) fn save(file: &Path, list: &MemberList) -> Result<(), String> {
     let bytes = serde_json::to_vec_pretty(list).map_err(|e| e.to_string())?;
-    crate::vault::write_atomic(file, &bytes)
+    crate::data_file::write_atomic(file, &bytes)
         .map_err(|e| format!("cannot write cluster member file {}: {e}", file.display()))
 }
 

@@ -1,4 +1,4 @@
-//! The rules for new keys (`min_apikey_length`, `max_apikey_expiry_days`) and key generation, the same for every vault.
+//! The rules for new keys (`min_apikey_length`, `max_apikey_expiry_days`) and key generation.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -89,6 +89,7 @@ pub(super) fn generate_key(length: usize) -> Result<ApiKey, VaultError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::snapshot::Entry;
     use super::*;
 
     fn at(seconds: i64) -> DateTime<Utc> {
@@ -142,5 +143,50 @@ mod tests {
             max_expiry_days: Some(u32::MAX),
         };
         assert_eq!(check(Some(NOW + 1), huge), Ok(()));
+    }
+
+    #[test]
+    fn add_checks_exists_before_length_and_rejects_the_empty_key() {
+        let short = ApiKey::new("short");
+        let current = VaultSnapshot::from_entries(vec![Entry::new(&short, Scope::Mgmt, None)]);
+        let strict = KeyPolicy {
+            min_length: 10,
+            ..OPEN
+        };
+        let add =
+            |key: &ApiKey, scope, policy| check_add(&current, key, scope, None, policy, at(NOW));
+        let exists = add(&short, Scope::Mgmt, strict);
+        assert_eq!(exists, Err(VaultError::KeyExists { scope: Scope::Mgmt }));
+        let too_short = add(&short, Scope::Status, strict);
+        assert_eq!(too_short, Err(VaultError::KeyTooShort { min_length: 10 }));
+        assert_eq!(add(&short, Scope::Status, OPEN), Ok(()));
+        let empty = add(&ApiKey::new(""), Scope::Mgmt, OPEN);
+        assert_eq!(empty, Err(VaultError::EmptyKey));
+    }
+
+    #[test]
+    fn add_applies_the_expiry_policy_too() {
+        let current = VaultSnapshot::default();
+        let limited = KeyPolicy {
+            min_length: 0,
+            max_expiry_days: Some(7),
+        };
+        let key = ApiKey::new("a-new-key");
+        let add = |expires: Option<i64>, policy| {
+            check_add(
+                &current,
+                &key,
+                Scope::Mgmt,
+                expires.map(at),
+                policy,
+                at(NOW),
+            )
+        };
+        assert_eq!(
+            add(None, limited),
+            Err(VaultError::ExpiryRequired { max_days: 7 })
+        );
+        assert_eq!(add(Some(NOW - 1), OPEN), Err(VaultError::ExpiryNotInFuture));
+        assert_eq!(add(Some(NOW + DAY), limited), Ok(()));
     }
 }

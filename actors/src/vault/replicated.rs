@@ -6,9 +6,9 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 
+use super::legacy_file;
 use super::policy::{check_add, check_expiry, generate_key};
 use super::snapshot::VaultSnapshot;
-use super::store;
 use super::{KeyPolicy, VaultError, GENERATED_KEY_LENGTH};
 use crate::raft::{Command, MetaMember, MetaState, Response};
 use crate::{ApiKey, Scope};
@@ -111,7 +111,7 @@ impl Replicated {
         if !file.exists() {
             return Ok(0);
         }
-        let entries = store::load(file)?;
+        let entries = legacy_file::load(file)?;
         for entry in &entries {
             let command = Command::AddKey {
                 digest: entry.digest,

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::raft::MetaState;
-use crate::{ApiKey, KeyDigest, Scope};
+use crate::{KeyDigest, Scope};
 
 /// One row of `api-key show`.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +30,8 @@ pub(super) struct Entry {
 
 impl Entry {
     /// The entry under which `key` is stored in `scope`.
-    pub(super) fn new(key: &ApiKey, scope: Scope, expires: Option<DateTime<Utc>>) -> Self {
+    #[cfg(test)]
+    pub(super) fn new(key: &crate::ApiKey, scope: Scope, expires: Option<DateTime<Utc>>) -> Self {
         Self {
             digest: key.digest(),
             masked: key.masked(),
@@ -65,10 +66,6 @@ impl VaultSnapshot {
             expires: key.expires,
         });
         Self::from_entries(entries.collect())
-    }
-
-    pub(super) fn entries(&self) -> &[Entry] {
-        &self.entries
     }
 
     /// True when `key` exists in `scope` and has not expired at `now`.
@@ -117,6 +114,7 @@ impl VaultSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ApiKey;
 
     const NOW: i64 = 1_800_000_000;
     const DAY: i64 = 86_400;
