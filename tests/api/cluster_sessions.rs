@@ -15,7 +15,7 @@ use crate::mqtt_support::{events_until, spawn_v4, wait_for, V4Client};
 use crate::process::DEADLINE;
 use crate::support::DONE;
 
-/// An `api2` key added on every member (keys are per node until the vault is replicated).
+/// An `api2` key, added on n1 (the vault is replicated: every member takes it).
 const V2_KEY: &str = "clusterSessionsApi2Key0123456789ab";
 
 fn options(addr: SocketAddr, id: &str, clean: bool) -> MqttOptions {
@@ -238,7 +238,8 @@ async fn a_client_id_moving_to_another_node_takes_its_session_over() {
     )
     .await;
 
-    // A stopped node costs `session show` its rowtimeout and adds no rows.
+    // A stopped node costs `session show` its rowtimeout and adds no rows (a whole second, so
+    // that the running nodes answer in time on a loaded machine).
     let everyone = [
         row("keeper", &n2),
         row("mover", &n2),
@@ -248,20 +249,20 @@ async fn a_client_id_moving_to_another_node_takes_its_session_over() {
     show_until(&n1, listing, &everyone).await;
     n3.process.signal("STOP");
     let start = Instant::now();
-    let rows = show(&n1, &format!("{listing}&--rowtimeout=300")).await;
+    let rows = show(&n1, &format!("{listing}&--rowtimeout=1000")).await;
     let took = start.elapsed();
     n3.process.signal("CONT");
     assert_eq!(rows, [&everyone[..2], &everyone[3..]].concat());
-    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
     show_until(&n1, listing, &everyone).await;
 
     // A killed node: the rest answer at once, without it.
     drop(n3);
     let start = Instant::now();
-    let rows = show(&n2, &format!("{listing}&--rowtimeout=300")).await;
+    let rows = show(&n2, &format!("{listing}&--rowtimeout=1000")).await;
     assert_eq!(rows, [&everyone[..2], &everyone[3..]].concat());
     assert!(
-        start.elapsed() < Duration::from_secs(3),
+        start.elapsed() < Duration::from_secs(5),
         "{:?}",
         start.elapsed()
     );
