@@ -5,15 +5,7 @@ use std::sync::Arc;
 use super::*;
 
 fn message(topic: &str, payload: &'static [u8]) -> Message {
-    Message {
-        topic: Arc::from(topic),
-        payload: Bytes::from_static(payload),
-        qos: 1,
-        retain: false,
-        properties: None,
-        expires_at_ms: None,
-        publisher: None,
-    }
+    Message::sample(topic, payload)
 }
 
 #[test]

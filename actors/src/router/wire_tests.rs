@@ -9,13 +9,8 @@ use crate::retain::Stamp;
 
 fn message(topic: &str) -> Message {
     Message {
-        topic: Arc::from(topic),
-        payload: Bytes::from_static(b"p"),
-        qos: 1,
-        retain: false,
-        properties: None,
-        expires_at_ms: None,
         publisher: Some(Arc::from("c")),
+        ..Message::sample(topic, b"p")
     }
 }
 

@@ -119,6 +119,22 @@ impl SubOptions {
 }
 
 #[cfg(test)]
+impl Message {
+    /// For tests: a QoS 1 message to `topic`, not retained, without properties or publisher.
+    pub(crate) fn sample(topic: &str, payload: &'static [u8]) -> Self {
+        Self {
+            topic: Arc::from(topic),
+            payload: Bytes::from_static(payload),
+            qos: 1,
+            retain: false,
+            properties: None,
+            expires_at_ms: None,
+            publisher: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -1,20 +1,11 @@
 //! Unit tests of the session queue: limits, the in-flight window, acknowledgements, expiry.
 
-use std::sync::Arc;
-
-use bytes::Bytes;
-
 use super::*;
 
 fn message(topic: &str, qos: u8) -> Message {
     Message {
-        topic: Arc::from(topic),
-        payload: Bytes::new(),
         qos,
-        retain: false,
-        properties: None,
-        expires_at_ms: None,
-        publisher: None,
+        ..Message::sample(topic, b"")
     }
 }
 

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-
 use super::*;
 use crate::cluster::Peers;
 use crate::metrics::Metrics;
@@ -15,15 +13,7 @@ use crate::sessions::queue::QueueLimits;
 use crate::types::NodeName;
 
 fn message(topic: &str) -> Message {
-    Message {
-        topic: Arc::from(topic),
-        payload: Bytes::from_static(b"p"),
-        qos: 1,
-        retain: false,
-        properties: None,
-        expires_at_ms: None,
-        publisher: None,
-    }
+    Message::sample(topic, b"p")
 }
 
 fn subscriber(routes: &Routes, filter: &str, id: &str) -> Arc<SessionQueue> {

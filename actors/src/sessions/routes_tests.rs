@@ -1,7 +1,5 @@
 //! Unit tests of the routing table: dedup, mountpoints, share groups, no_local.
 
-use bytes::Bytes;
-
 use super::*;
 use crate::sessions::queue::QueueLimits;
 
@@ -11,13 +9,9 @@ fn queue() -> Arc<SessionQueue> {
 
 fn message(topic: &str, qos: u8, publisher: &str) -> Message {
     Message {
-        topic: Arc::from(topic),
-        payload: Bytes::new(),
         qos,
-        retain: false,
-        properties: None,
-        expires_at_ms: None,
         publisher: Some(Arc::from(publisher)),
+        ..Message::sample(topic, b"")
     }
 }
 

@@ -2,8 +2,6 @@
 
 use std::net::SocketAddr;
 
-use bytes::Bytes;
-
 use super::*;
 
 fn state() -> (SessionsState, Arc<Routes>, Arc<ArcSwap<SessionIndex>>) {
@@ -50,15 +48,7 @@ fn request(
 }
 
 fn message(topic: &str) -> Message {
-    Message {
-        topic: Arc::from(topic),
-        payload: Bytes::from_static(b"x"),
-        qos: 1,
-        retain: false,
-        properties: None,
-        expires_at_ms: None,
-        publisher: None,
-    }
+    Message::sample(topic, b"x")
 }
 
 /// A session "l" subscribed to the topic of [`delayed_will`].
