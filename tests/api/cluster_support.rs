@@ -65,16 +65,8 @@ impl Member {
         let lines = body.lines().map(|line| Ok(line.to_owned()));
         let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text");
         let name = format!("vernemq_{name}");
-        let value = |sample: &prometheus_parse::Sample| match sample.value {
-            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
-            _ => f64::NAN,
-        };
-        scrape
-            .samples
-            .iter()
-            .filter(|s| s.metric == name)
-            .map(value)
-            .sum()
+        let samples = scrape.samples.iter().filter(|s| s.metric == name);
+        samples.map(crate::metrics::value).sum()
     }
 
     /// `cluster join discovery-node=<other>` with its real cluster port.

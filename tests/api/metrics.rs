@@ -23,7 +23,8 @@ async fn scrape(node: &TestNode) -> (String, prometheus_parse::Scrape) {
     (reply.body, parsed)
 }
 
-fn value(sample: &prometheus_parse::Sample) -> f64 {
+/// A sample's number, whatever its kind.
+pub(crate) fn value(sample: &prometheus_parse::Sample) -> f64 {
     match sample.value {
         prometheus_parse::Value::Counter(v)
         | prometheus_parse::Value::Gauge(v)
