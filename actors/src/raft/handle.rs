@@ -315,7 +315,20 @@ impl MetaHandle {
         member
     }
 
+    /// The leader this node knows of, when it is another node, with its address.
+    fn other_leader(&self) -> Option<(NodeId, MetaNode)> {
+        let metrics = self.raft.metrics();
+        let metrics = metrics.borrow();
+        let leader = metrics.current_leader.filter(|id| *id != self.id)?;
+        let node = metrics.membership_config.membership().get_node(&leader)?;
+        Some((leader, node.clone()))
+    }
+
     async fn try_here(&self, proposal: &Proposal) -> Outcome {
+        // A follower forwards at once (openraft would refuse, and log the refusal as an error).
+        if let Some((leader, node)) = self.other_leader() {
+            return Outcome::Forward(leader, node);
+        }
         let result = match proposal {
             Proposal::Write(command) => self.raft.client_write(command.clone()).await,
             Proposal::AddMember(id, node) => {
