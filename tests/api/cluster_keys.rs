@@ -162,3 +162,31 @@ fn set_all_applies_a_value_on_every_node_and_a_restarted_one_takes_it_too() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn joins_run_on_one_member_make_one_metadata_cluster_and_two_clusters_are_not_merged() {
+    let root = tempfile::tempdir().expect("data root");
+    let [a, b, c] = ["a", "b", "c"].map(|name| Member::start(root.path(), name, ""));
+    // a joins b's cluster; then a, in a cluster of two, has c (alone) join it.
+    assert_eq!(a.join(&b), (200, DONE.to_owned()));
+    assert_eq!(a.join(&c), (200, DONE.to_owned()));
+    let everyone = all(&[&a, &b, &c], true);
+    for member in [&a, &b, &c] {
+        member.wait_show(&everyone, DEADLINE);
+    }
+    let from_c = create(&c);
+    until_works(&a, &from_c, DEADLINE);
+    until_works(&b, &from_c, DEADLINE);
+    let from_b = create(&b);
+    until_works(&c, &from_b, DEADLINE);
+
+    // Two clusters of several nodes: refused, and each keeps its own metadata.
+    let [d, e] = ["d", "e"].map(|name| Member::start(root.path(), name, ""));
+    assert_eq!(e.join(&d), (200, DONE.to_owned()));
+    let (status, body) = a.join(&d);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("cannot be merged"), "{body}");
+    let from_a = create(&a);
+    until_works(&c, &from_a, DEADLINE);
+    assert!(!works(&d, &from_a), "d is in another metadata cluster");
+}

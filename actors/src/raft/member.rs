@@ -21,6 +21,8 @@ use crate::types::NodeName;
 pub const JOIN_TOPIC: &str = "raft_join";
 /// The peer topic on which a leaving node asks to be removed from the cluster.
 pub const LEAVE_TOPIC: &str = "raft_leave";
+/// The peer topic on which a member of a cluster of several nodes asks a node alone to join it.
+pub const INVITE_TOPIC: &str = "raft_invite";
 /// How long a join keeps asking the discovery node's cluster to add this node.
 const JOIN_WITHIN: Duration = Duration::from_secs(20);
 
@@ -95,9 +97,11 @@ impl MetaMember {
         write.await
     }
 
-    /// Makes this node a voter of `discovery`'s cluster. Its own log is dropped (it cannot be
-    /// merged into another cluster's), and the keys it had are written into that cluster. If
-    /// the cluster does not take it, the node goes back to a cluster of its own with its keys.
+    /// Makes this node and `discovery` voters of one cluster. A node alone joins `discovery`'s
+    /// cluster: its own log is dropped (it cannot be merged into another cluster's), and the keys
+    /// it had are written into that cluster; if the cluster does not take it, the node goes back
+    /// to a cluster of its own with its keys. A node in a cluster of several instead has
+    /// `discovery` join this cluster, which only a node alone accepts.
     pub async fn join(&self, discovery: &NodeName) -> Result<(), MetaError> {
         let join: BoxFuture<'_, _> = Box::pin(self.join_boxed(discovery));
         join.await
@@ -108,6 +112,9 @@ impl MetaMember {
         let before = self.state();
         if before.members().contains_key(&node_id(discovery.as_str())) {
             return Ok(());
+        }
+        if before.members().len() > 1 {
+            return self.invite(discovery).await;
         }
         self.reset().await?;
         let admitted = self.ask_admission(discovery).await;
@@ -233,6 +240,38 @@ impl MetaMember {
         }
     }
 
+    /// Asks `node` to join this node's cluster (see [`Self::join`]).
+    async fn invite(&self, node: &NodeName) -> Result<(), MetaError> {
+        let timeout = JOIN_WITHIN + self.inner.config.write_timeout * 6;
+        let asked = self
+            .inner
+            .peers
+            .call(node, INVITE_TOPIC, Vec::new(), timeout);
+        match asked
+            .await
+            .map(|reply| decode::<Result<(), MetaError>>(&reply))
+        {
+            Ok(Ok(joined)) => joined,
+            Ok(Err(e)) => Err(MetaError::Membership(format!("malformed answer: {e}"))),
+            Err(e) => Err(MetaError::Membership(e.to_string())),
+        }
+    }
+
+    /// Member `from` of a cluster of several asks this node to join it: done when this node is
+    /// alone (or already in that cluster); two clusters of several nodes cannot be merged.
+    async fn accept_invitation(&self, from: &NodeName) -> Result<(), MetaError> {
+        let members = self.state().members().len();
+        let known = self.state().members().contains_key(&node_id(from.as_str()));
+        if members > 1 && !known {
+            return Err(MetaError::Membership(format!(
+                "{} is in a cluster of {members} nodes: two clusters of several nodes cannot be \
+                 merged; make it leave its cluster first (cluster leave), then join it again",
+                self.inner.local.name
+            )));
+        }
+        self.join(from).await
+    }
+
     /// Writes the keys of `before` that the cluster lacks.
     async fn merge_keys(&self, before: &MetaState) -> Result<(), MetaError> {
         let now = self.state();
@@ -304,6 +343,17 @@ fn register(inner: &Arc<Inner>) {
             Box::pin(async move {
                 let admitted = member?.admit(&from, &body).await;
                 encode(&admitted)
+            })
+        }),
+    );
+    let weak = Arc::downgrade(inner);
+    inner.peers.on_call(
+        INVITE_TOPIC,
+        Arc::new(move |from, _body| {
+            let member = upgrade(&weak);
+            Box::pin(async move {
+                let joined = member?.accept_invitation(&from).await;
+                encode(&joined)
             })
         }),
     );
