@@ -172,6 +172,15 @@ impl MetaHandle {
         &self,
         members: BTreeMap<NodeId, MetaNode>,
     ) -> Result<(), MetaError> {
+        // Asked first: openraft logs a refused initialize as an error.
+        if self
+            .raft
+            .is_initialized()
+            .await
+            .map_err(|_| MetaError::Stopped)?
+        {
+            return Ok(());
+        }
         match self.raft.initialize(members).await {
             Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => Ok(()),
             Err(e) => Err(MetaError::Membership(e.to_string())),
