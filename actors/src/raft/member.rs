@@ -201,15 +201,20 @@ impl MetaMember {
         let name =
             NodeName::parse(&other.name).map_err(|e| MetaError::Membership(e.to_string()))?;
         let timeout = self.inner.config.write_timeout * 3;
-        let asked = self
-            .inner
-            .peers
-            .call(&name, LEAVE_TOPIC, Vec::new(), timeout);
-        match asked
-            .await
-            .map(|reply| decode::<Result<(), MetaError>>(&reply))
-        {
-            Ok(Ok(removed)) => removed,
+        self.ask(&name, LEAVE_TOPIC, Vec::new(), timeout).await
+    }
+
+    /// Calls `node` on `topic` and decodes its answer (a `Result<(), MetaError>`).
+    async fn ask(
+        &self,
+        node: &NodeName,
+        topic: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(), MetaError> {
+        let asked = self.inner.peers.call(node, topic, body, timeout).await;
+        match asked.map(|reply| decode::<Result<(), MetaError>>(&reply)) {
+            Ok(Ok(answer)) => answer,
             Ok(Err(e)) => Err(MetaError::Membership(format!("malformed answer: {e}"))),
             Err(e) => Err(MetaError::Membership(e.to_string())),
         }
@@ -221,16 +226,9 @@ impl MetaMember {
         let timeout = self.inner.config.write_timeout * 3;
         let deadline = Instant::now() + JOIN_WITHIN;
         loop {
-            let asked = self
-                .inner
-                .peers
-                .call(discovery, JOIN_TOPIC, body.clone(), timeout)
-                .await;
-            let error = match asked.map(|reply| decode::<Result<(), MetaError>>(&reply)) {
-                Ok(Ok(Ok(()))) => return Ok(()),
-                Ok(Ok(Err(e))) => e,
-                Ok(Err(e)) => MetaError::Membership(format!("malformed answer: {e}")),
-                Err(e) => MetaError::Membership(e.to_string()),
+            let asked = self.ask(discovery, JOIN_TOPIC, body.clone(), timeout).await;
+            let Err(error) = asked else {
+                return Ok(());
             };
             if Instant::now() >= deadline {
                 return Err(error);
@@ -243,18 +241,7 @@ impl MetaMember {
     /// Asks `node` to join this node's cluster (see [`Self::join`]).
     async fn invite(&self, node: &NodeName) -> Result<(), MetaError> {
         let timeout = JOIN_WITHIN + self.inner.config.write_timeout * 6;
-        let asked = self
-            .inner
-            .peers
-            .call(node, INVITE_TOPIC, Vec::new(), timeout);
-        match asked
-            .await
-            .map(|reply| decode::<Result<(), MetaError>>(&reply))
-        {
-            Ok(Ok(joined)) => joined,
-            Ok(Err(e)) => Err(MetaError::Membership(format!("malformed answer: {e}"))),
-            Err(e) => Err(MetaError::Membership(e.to_string())),
-        }
+        self.ask(node, INVITE_TOPIC, Vec::new(), timeout).await
     }
 
     /// Member `from` of a cluster of several asks this node to join it: done when this node is
