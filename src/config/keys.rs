@@ -141,9 +141,9 @@ static NODE_KEYS: &[KeySpec] = &[
     ),
     fixed(
         "outgoing_clustering_buffer_size",
-        at_least(0),
+        at_least(1024),
         Some("67108864"),
-        "Bytes of publishes kept per cluster node until it acknowledges them, and while it is unreachable; beyond that, publishes for it are dropped (cluster_bytes_dropped).",
+        "Bytes of publishes kept per cluster node until it acknowledges them, and while it is unreachable (at least 1024); beyond that, publishes for it are dropped (cluster_bytes_dropped).",
     ),
     fixed(
         "listener.http.$name",
