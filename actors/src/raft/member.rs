@@ -1,6 +1,7 @@
 //! [`MetaMember`]: this node's raft member on the fabric: started (a fresh node is a one-member cluster of itself), joined to another node's cluster, left for good, and serving its peers.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -322,38 +323,31 @@ fn register(inner: &Arc<Inner>) {
             })
         }),
     );
-    let weak = Arc::downgrade(inner);
-    inner.peers.on_call(
-        JOIN_TOPIC,
-        Arc::new(move |from, body| {
-            let member = upgrade(&weak);
-            Box::pin(async move {
-                let admitted = member?.admit(&from, &body).await;
-                encode(&admitted)
-            })
-        }),
-    );
-    let weak = Arc::downgrade(inner);
-    inner.peers.on_call(
-        INVITE_TOPIC,
-        Arc::new(move |from, _body| {
-            let member = upgrade(&weak);
-            Box::pin(async move {
-                let joined = member?.accept_invitation(&from).await;
-                encode(&joined)
-            })
-        }),
-    );
+    answer_membership(inner, JOIN_TOPIC, |member, from, body| async move {
+        member.admit(&from, &body).await
+    });
+    answer_membership(inner, INVITE_TOPIC, |member, from, _body| async move {
+        member.accept_invitation(&from).await
+    });
     // A node can only ask for its own removal.
+    answer_membership(inner, LEAVE_TOPIC, |member, from, _body| async move {
+        member.remove(&from).await
+    });
+}
+
+/// Answers `topic` requests with `answer(member, from, body)`, encoded.
+fn answer_membership<F, Fut>(inner: &Arc<Inner>, topic: &str, answer: F)
+where
+    F: Fn(MetaMember, NodeName, Vec<u8>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), MetaError>> + Send + 'static,
+{
     let weak = Arc::downgrade(inner);
+    let answer = Arc::new(answer);
     inner.peers.on_call(
-        LEAVE_TOPIC,
-        Arc::new(move |from, _body| {
-            let member = upgrade(&weak);
-            Box::pin(async move {
-                let removed = member?.remove(&from).await;
-                encode(&removed)
-            })
+        topic,
+        Arc::new(move |from, body| {
+            let (member, answer) = (upgrade(&weak), Arc::clone(&answer));
+            Box::pin(async move { encode(&answer(member?, from, body).await) })
         }),
     );
 }
