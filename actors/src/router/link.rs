@@ -178,13 +178,11 @@ impl ClusterLink {
         message: &Message,
         served_here: impl Fn(&str) -> bool,
     ) -> usize {
-        let up = self.up.read();
+        // Reachability is only asked for share groups served by peers.
+        let up = |node: &NodeName| self.up.read().contains(node);
         let forwards = self
             .remote
-            .forwards(mountpoint, &message.topic, served_here, |node| {
-                up.contains(node)
-            });
-        drop(up);
+            .forwards(mountpoint, &message.topic, served_here, up);
         for forward in &forwards {
             let frame = ForwardedRef {
                 mountpoint,
